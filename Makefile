@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make demo` and `make test`. Both install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
+
+.PHONY: install services lint test protos demo bench-orchestrator clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+services:
+	scripts/ensure-services
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=orchestrator.settings ORCHESTRATOR_DATA_DIR=$$(mktemp -d) \
+		$(BIN)/python -m django makemigrations orchestrator --check --dry-run
+
+test: install services lint
+	$(BIN)/python -m pytest
+
+protos: install
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+
+demo: install
+	@echo "make demo is coming: it will run a federated learning plan on an embedded network."
+	@echo "Until then, see README.md for what runs today (make test, benchmarks/orchestrator.py)."
+
+bench-orchestrator: install services
+	$(BIN)/python benchmarks/orchestrator.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .orchestrator

@@ -1,0 +1,1 @@
+"""A local network on one machine, for development, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""The orchestrator: the network's central ledger, a gRPC service over one SQL database."""

@@ -1,0 +1,138 @@
+"""Events: every change of the ledger writes one, in the transaction that makes the change.
+
+Positions are allocated at the very end of the transaction under the channel head's row lock,
+which is held until commit: positions then have no gaps and follow commit order, which a plain
+sequence would not give. Each event's hash chains it to its channel's previous event."""
+
+import functools
+import logging
+import time
+from contextlib import contextmanager
+
+from django.db import OperationalError, connection, transaction
+
+from orchestrator.ledger.common import canonical, iso, now
+from orchestrator.models import ChannelHead, Event
+from orchestrator.notifier import notifier
+from orchestrator_client.chain import GENESIS_HASH, event_hash
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "orchestrator_events"
+RETRIABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+class EventLog:
+    """Events of one transaction, in the order the changes were made."""
+
+    def __init__(self, channel: str):
+        self.channel = channel
+        self.timestamp = iso(now())
+        self._pending: list[tuple[str, str, str, str]] = []
+
+    def created(self, asset_kind: str, key: str, snapshot: dict) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_CREATED", key, canonical(snapshot)))
+
+    def updated(self, asset_kind: str, key: str, snapshot: dict) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_UPDATED", key, canonical(snapshot)))
+
+    def disabled(self, asset_kind: str, key: str, snapshot: dict) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_DISABLED", key, canonical(snapshot)))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        head = ChannelHead.objects.select_for_update().get(channel=self.channel)
+        position, prev_hash = head.position, head.hash
+        rows = []
+        for asset_kind, event_kind, key, asset_json in self._pending:
+            position += 1
+            digest = event_hash(
+                channel=self.channel,
+                position=position,
+                asset_kind=asset_kind,
+                event_kind=event_kind,
+                asset_key=key,
+                timestamp=self.timestamp,
+                asset_json=asset_json,
+                prev_hash=prev_hash,
+            )
+            rows.append(
+                Event(
+                    channel=self.channel,
+                    position=position,
+                    asset_kind=asset_kind,
+                    event_kind=event_kind,
+                    asset_key=key,
+                    timestamp=self.timestamp,
+                    asset_json=asset_json,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                )
+            )
+            prev_hash = digest
+        Event.objects.bulk_create(rows, batch_size=2000)
+        ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, self.channel])
+        channel = self.channel
+        transaction.on_commit(lambda: notifier.wake(channel))
+        self._pending.clear()
+
+
+@contextmanager
+def recording(channel: str):
+    """A transaction that records its events; they are written last, just before commit."""
+    with transaction.atomic():
+        events = EventLog(channel)
+        yield events
+        events.flush()
+
+
+def retry_on_conflict(func, attempts: int = 6):
+    """Re-run a whole transaction that the database aborted for a deadlock or a lock timeout:
+    concurrent cascades may lock the same task rows in different orders."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(attempts):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as error:
+                if attempt == attempts - 1 or not _is_retriable(error):
+                    raise
+                log.info("retrying %s after %s", func.__name__, error)
+                time.sleep(0.01 * 2**attempt)
+
+    return wrapper
+
+
+def _is_retriable(error: OperationalError) -> bool:
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate in RETRIABLE_SQLSTATES or "database is locked" in str(error)
+
+
+def ensure_channel_heads(channels) -> None:
+    ChannelHead.objects.bulk_create(
+        [ChannelHead(channel=name, position=0, hash=GENESIS_HASH) for name in channels], ignore_conflicts=True
+    )
+
+
+def events_after(channel: str, position: int, limit: int) -> list[dict]:
+    return list(
+        Event.objects.filter(channel=channel, position__gt=position)
+        .order_by("position")
+        .values(
+            "channel",
+            "position",
+            "asset_kind",
+            "event_kind",
+            "asset_key",
+            "timestamp",
+            "asset_json",
+            "prev_hash",
+            "hash",
+        )[:limit]
+    )

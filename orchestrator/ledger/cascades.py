@@ -1,0 +1,152 @@
+"""State changes that spread over many tasks, each one SQL statement whatever the number of tasks:
+unblocking children, gating tasks on their function's build, ending a plan.
+
+Row locks are always taken in the same order, tasks first, then their plan, then the channel head
+(events), so that concurrent cascades rarely deadlock; when they do, the database aborts one and
+`retry_on_conflict` runs it again."""
+
+from django.db import connection
+
+from orchestrator import snapshots
+from orchestrator.events import EventLog
+from orchestrator.ledger.common import now
+from orchestrator.models import ComputePlan, ComputeTask, TaskParent
+
+TASKS = ComputeTask._meta.db_table
+PLANS = ComputePlan._meta.db_table
+EDGES = TaskParent._meta.db_table
+TASK_RETURNING = ", ".join(snapshots.TASK_COLUMNS)
+PLAN_COLUMNS = (
+    "key",
+    "name",
+    "owner",
+    "tag",
+    "metadata",
+    "task_count",
+    "done_count",
+    "failed_task_key",
+    "creation_date",
+    "start_date",
+    "end_date",
+    "cancelation_date",
+    "failure_date",
+)
+PLAN_RETURNING = ", ".join(PLAN_COLUMNS)
+NOT_TERMINAL = "status NOT IN ('STATUS_DONE', 'STATUS_FAILED', 'STATUS_CANCELED')"
+TODO = "STATUS_WAITING_FOR_EXECUTOR_SLOT"
+WAITING_PARENTS = "STATUS_WAITING_FOR_PARENT_TASKS"
+
+
+def rows(sql: str, params) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def tasks_updated(events: EventLog, changed: list[dict]) -> None:
+    for row in changed:
+        events.updated("ASSET_COMPUTE_TASK", row["key"], snapshots.compute_task(row))
+
+
+def unblock_children(parent_key: str, events: EventLog) -> None:
+    """One parent is Done: each child counts one pending parent less, and a child whose last
+    parent this was (and whose function is built) becomes To do. The decrement runs under each
+    child's row lock, so two parents finishing together unblock their child exactly once."""
+    changed = rows(
+        f"UPDATE {TASKS} SET pending_parents = pending_parents - 1, "
+        f"status = CASE WHEN pending_parents = 1 AND status = %s THEN %s ELSE status END "
+        f"WHERE key IN (SELECT child_id FROM {EDGES} WHERE parent_id = %s) AND {NOT_TERMINAL} "
+        f"RETURNING {TASK_RETURNING}, pending_parents",
+        [WAITING_PARENTS, TODO, parent_key],
+    )
+    tasks_updated(events, [row for row in changed if row["status"] == TODO and row["pending_parents"] == 0])
+
+
+def start_building_tasks(function_key: str, events: EventLog) -> None:
+    changed = rows(
+        f"UPDATE {TASKS} SET status = 'STATUS_BUILDING' "
+        f"WHERE function_id = %s AND status = 'STATUS_WAITING_FOR_BUILDER_SLOT' RETURNING {TASK_RETURNING}",
+        [function_key],
+    )
+    tasks_updated(events, changed)
+
+
+def release_built_tasks(function_key: str, events: EventLog) -> None:
+    changed = rows(
+        f"UPDATE {TASKS} SET status = CASE WHEN pending_parents = 0 THEN %s ELSE %s END "
+        f"WHERE function_id = %s AND status IN ('STATUS_WAITING_FOR_BUILDER_SLOT', 'STATUS_BUILDING') "
+        f"RETURNING {TASK_RETURNING}",
+        [TODO, WAITING_PARENTS, function_key],
+    )
+    tasks_updated(events, changed)
+
+
+def end_tasks_of_function(function_key: str, status: str, error_type: str, events: EventLog) -> None:
+    """The function's image failed or was canceled: its pending tasks end, and so do their plans."""
+    changed = rows(
+        f"UPDATE {TASKS} SET status = %s, error_type = %s, end_date = %s "
+        f"WHERE function_id = %s AND {NOT_TERMINAL} RETURNING {TASK_RETURNING}",
+        [status, error_type, now(), function_key],
+    )
+    tasks_updated(events, changed)
+    first_task_of_plan = {}
+    for row in changed:
+        first_task_of_plan.setdefault(row["compute_plan_id"], row["key"])
+    for plan_key, task_key in sorted(first_task_of_plan.items()):
+        if status == "STATUS_FAILED":
+            end_plan(plan_key, events, failed_task_key=task_key)
+        else:
+            end_plan(plan_key, events)
+
+
+def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict:
+    """Cancels every task of the plan that has not ended, in one statement, then marks the plan
+    failed (when a task failed) or canceled. A plan that already ended keeps its first ending."""
+    moment = now()
+    changed = rows(
+        f"UPDATE {TASKS} SET status = 'STATUS_CANCELED', end_date = %s "
+        f"WHERE compute_plan_id = %s AND {NOT_TERMINAL} RETURNING {TASK_RETURNING}",
+        [moment, plan_key],
+    )
+    tasks_updated(events, changed)
+    if failed_task_key:
+        ending = "failure_date = %s, failed_task_key = %s, end_date = %s"
+        params = [moment, failed_task_key, moment]
+    else:
+        ending = "cancelation_date = %s, end_date = %s"
+        params = [moment, moment]
+    ended = rows(
+        f"UPDATE {PLANS} SET {ending} WHERE key = %s AND cancelation_date IS NULL AND failure_date IS NULL "
+        f"RETURNING {PLAN_RETURNING}",
+        [*params, plan_key],
+    )
+    if ended:
+        events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(ended[0]))
+        return ended[0]
+    return plan_row(plan_key)
+
+
+def mark_plan_started(plan_key: str, events: EventLog) -> None:
+    started = rows(
+        f"UPDATE {PLANS} SET start_date = %s WHERE key = %s AND start_date IS NULL RETURNING {PLAN_RETURNING}",
+        [now(), plan_key],
+    )
+    if started:
+        events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(started[0]))
+
+
+def count_task_done(plan_key: str, events: EventLog) -> None:
+    moment = now()
+    (plan,) = rows(
+        f"UPDATE {PLANS} SET done_count = done_count + 1, "
+        f"end_date = CASE WHEN done_count + 1 = task_count THEN %s ELSE end_date END "
+        f"WHERE key = %s RETURNING {PLAN_RETURNING}",
+        [moment, plan_key],
+    )
+    if plan["done_count"] == plan["task_count"]:
+        events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(plan))
+
+
+def plan_row(plan_key: str) -> dict:
+    return ComputePlan.objects.filter(key=plan_key).values(*PLAN_COLUMNS).get()

@@ -1,0 +1,265 @@
+"""The gRPC service: thin servicers that authenticate the caller, call the ledger, and turn its
+answers into messages and its errors into gRPC statuses with an `error-code`."""
+
+import functools
+import logging
+import threading
+from concurrent import futures
+
+import grpc
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.events import ensure_channel_heads, events_after
+from orchestrator.identity import Channels, caller_of
+from orchestrator.ledger import computeplans, computetasks, datasets, functions, organizations, outputs
+from orchestrator.notifier import listen_postgres, notifier
+from orchestrator_client.pb import assets_pb2 as pb
+from orchestrator_client.pb import service_pb2 as api
+from orchestrator_client.pb import service_pb2_grpc as rpc
+
+log = logging.getLogger(__name__)
+
+# A batch of 10,000 tasks is about 10 MB on the wire.
+MESSAGE_LIMIT = 256 * 1024 * 1024
+EVENT_BATCH = 500
+
+
+def enum_name(message, field: str) -> str:
+    return message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number[getattr(message, field)].name
+
+
+class Servicer:
+    def __init__(self, channels: Channels):
+        self.channels = channels
+
+
+def unary(message_type):
+    """Wraps a servicer method `(self, caller, request)` returning a snapshot dict (or a list)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def handler(self, request, context):
+            close_old_connections()
+            try:
+                caller = caller_of(context, self.channels)
+                return message_type(**method(self, caller, request))
+            except OrchestratorError as error:
+                context.set_trailing_metadata((("error-code", error.code),))
+                context.abort(error.status, error.message)
+
+        return handler
+
+    return decorate
+
+
+class OrganizationService(Servicer, rpc.OrganizationServiceServicer):
+    @unary(pb.Organization)
+    def RegisterOrganization(self, caller, request):
+        return organizations.register_organization(caller, request.address)
+
+    @unary(api.OrganizationsResponse)
+    def GetAllOrganizations(self, caller, request):
+        return {"organizations": organizations.list_organizations(caller)}
+
+
+class DataManagerService(Servicer, rpc.DataManagerServiceServicer):
+    @unary(pb.DataManager)
+    def RegisterDataManager(self, caller, request):
+        return datasets.register_data_manager(caller, request)
+
+    @unary(pb.DataManager)
+    def GetDataManager(self, caller, request):
+        return datasets.get_data_manager(caller, request.key)
+
+    @unary(pb.DataManager)
+    def UpdateDataManager(self, caller, request):
+        return datasets.rename_data_manager(caller, request.key, request.name)
+
+
+class DataSampleService(Servicer, rpc.DataSampleServiceServicer):
+    @unary(api.DataSamplesResponse)
+    def RegisterDataSamples(self, caller, request):
+        return {"data_samples": datasets.register_data_samples(caller, request.samples)}
+
+    @unary(api.DataSamplesResponse)
+    def LinkDataSamples(self, caller, request):
+        samples = datasets.link_data_samples(caller, request.data_manager_keys, request.data_sample_keys)
+        return {"data_samples": samples}
+
+    @unary(pb.DataSample)
+    def GetDataSample(self, caller, request):
+        return datasets.get_data_sample(caller, request.key)
+
+
+class FunctionService(Servicer, rpc.FunctionServiceServicer):
+    @unary(pb.Function)
+    def RegisterFunction(self, caller, request):
+        return functions.register_function(caller, request)
+
+    @unary(pb.Function)
+    def GetFunction(self, caller, request):
+        return functions.get_function(caller, request.key)
+
+    @unary(pb.Function)
+    def UpdateFunction(self, caller, request):
+        return functions.rename_function(caller, request.key, request.name)
+
+    @unary(pb.Function)
+    def ApplyFunctionAction(self, caller, request):
+        return functions.apply_function_action(caller, request.key, enum_name(request, "action"), request.image)
+
+
+class ComputePlanService(Servicer, rpc.ComputePlanServiceServicer):
+    @unary(pb.ComputePlan)
+    def RegisterComputePlan(self, caller, request):
+        return computeplans.register_compute_plan(caller, request)
+
+    @unary(pb.ComputePlan)
+    def GetComputePlan(self, caller, request):
+        return computeplans.get_compute_plan(caller, request.key)
+
+    @unary(pb.ComputePlan)
+    def UpdateComputePlan(self, caller, request):
+        return computeplans.rename_compute_plan(caller, request.key, request.name)
+
+    @unary(pb.ComputePlan)
+    def CancelComputePlan(self, caller, request):
+        return computeplans.cancel_compute_plan(caller, request.key)
+
+
+class ComputeTaskService(Servicer, rpc.ComputeTaskServiceServicer):
+    @unary(api.RegisterTasksResponse)
+    def RegisterTasks(self, caller, request):
+        return {"tasks": computetasks.register_tasks(caller, request.tasks)}
+
+    @unary(pb.ComputeTask)
+    def GetTask(self, caller, request):
+        return computetasks.get_task(caller, request.key)
+
+    @unary(pb.ComputeTask)
+    def ApplyTaskAction(self, caller, request):
+        return computetasks.apply_task_action(caller, request.key, enum_name(request, "action"))
+
+
+class OutputService(Servicer, rpc.OutputServiceServicer):
+    @unary(api.ModelsResponse)
+    def RegisterModels(self, caller, request):
+        return {"models": outputs.register_models(caller, request.models)}
+
+    @unary(pb.Model)
+    def GetModel(self, caller, request):
+        return outputs.get_model(caller, request.key)
+
+    @unary(pb.Model)
+    def DisableModel(self, caller, request):
+        return outputs.disable_model(caller, request.key)
+
+    @unary(pb.Performance)
+    def RegisterPerformance(self, caller, request):
+        return outputs.register_performance(caller, request)
+
+    @unary(pb.FailureReport)
+    def RegisterFailureReport(self, caller, request):
+        kind, error_type = enum_name(request, "asset_kind"), enum_name(request, "error_type")
+        return outputs.register_failure_report(caller, request, kind, error_type)
+
+    @unary(pb.FailureReport)
+    def GetFailureReport(self, caller, request):
+        return outputs.get_failure_report(caller, request.key)
+
+
+class EventService(Servicer, rpc.EventServiceServicer):
+    def __init__(self, channels: Channels, poll_interval: float):
+        super().__init__(channels)
+        self.poll_interval = poll_interval
+
+    def SubscribeToEvents(self, request, context):
+        """Replays the channel's events after the given position, then streams new ones. A stream
+        reads the table after each wake-up, and also every `poll_interval` in case one was missed."""
+        close_old_connections()
+        try:
+            caller = caller_of(context, self.channels)
+        except OrchestratorError as error:
+            context.set_trailing_metadata((("error-code", error.code),))
+            context.abort(error.status, error.message)
+        position = request.after_position
+        try:
+            while context.is_active():
+                version = notifier.version(caller.channel)
+                batch = events_after(caller.channel, position, EVENT_BATCH)
+                for row in batch:
+                    yield pb.Event(**row)
+                    position = row["position"]
+                if len(batch) < EVENT_BATCH:
+                    notifier.wait(caller.channel, version, self.poll_interval)
+        finally:
+            connection.close()
+
+
+SERVICES = (
+    (OrganizationService, rpc.add_OrganizationServiceServicer_to_server),
+    (DataManagerService, rpc.add_DataManagerServiceServicer_to_server),
+    (DataSampleService, rpc.add_DataSampleServiceServicer_to_server),
+    (FunctionService, rpc.add_FunctionServiceServicer_to_server),
+    (ComputePlanService, rpc.add_ComputePlanServiceServicer_to_server),
+    (ComputeTaskService, rpc.add_ComputeTaskServiceServicer_to_server),
+    (OutputService, rpc.add_OutputServiceServicer_to_server),
+)
+
+
+def build_server(
+    address: str, certificate: bytes, private_key: bytes, client_ca: bytes, channels: Channels, threads: int = 64
+) -> tuple[grpc.Server, int]:
+    """A server that accepts only clients whose certificate the CA signed."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=threads),
+        options=[
+            ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+            ("grpc.max_send_message_length", MESSAGE_LIMIT),
+        ],
+    )
+    for servicer, add in SERVICES:
+        add(servicer(channels), server)
+    poll_interval = 1.0 if connection.vendor == "postgresql" else 0.2
+    rpc.add_EventServiceServicer_to_server(EventService(channels, poll_interval), server)
+    credentials = grpc.ssl_server_credentials(
+        [(private_key, certificate)], root_certificates=client_ca, require_client_auth=True
+    )
+    port = server.add_secure_port(address, credentials)
+    if port == 0:
+        raise SystemExit(f"cannot listen on {address}")
+    return server, port
+
+
+def start_listener() -> threading.Event | None:
+    """On PostgreSQL, wake local streams when any replica commits events."""
+    if connection.vendor != "postgresql":
+        return None
+    stop = threading.Event()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    thread = threading.Thread(target=listen_postgres, args=(params, stop), name="event-listener", daemon=True)
+    thread.start()
+    return stop
+
+
+def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes, port_file: str = "") -> None:
+    channels = Channels.from_file(settings.CHANNELS_FILE)
+    ensure_channel_heads(channels.members)
+    connection.close()
+    server, port = build_server(address, certificate, private_key, client_ca, channels)
+    stop_listener = start_listener()
+    server.start()
+    log.info("orchestrator listening on port %d, channels %s", port, sorted(channels.members))
+    if port_file:
+        from pathlib import Path
+
+        Path(port_file).write_text(str(port))
+    try:
+        server.wait_for_termination()
+    finally:
+        if stop_listener is not None:
+            stop_listener.set()

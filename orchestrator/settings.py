@@ -1,0 +1,38 @@
+"""Django settings of the orchestrator service: only the ORM is used, configured from the environment.
+
+ORCHESTRATOR_DATABASE_URL   postgres://user@host:5432/name, or sqlite:////path/file (default: a
+                            SQLite file in ORCHESTRATOR_DATA_DIR, for the embedded mode)
+ORCHESTRATOR_CHANNELS_FILE  JSON file {"channel": ["OrgMSP", ...]}, the members of each channel
+"""
+
+from pathlib import Path
+
+import environ
+
+env = environ.Env()
+
+DATA_DIR = Path(env.str("ORCHESTRATOR_DATA_DIR", default=str(Path.cwd() / ".orchestrator")))
+
+SECRET_KEY = "the orchestrator serves no web pages and signs nothing with this key"
+DEBUG = False
+INSTALLED_APPS = ["orchestrator"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+DATABASES = {
+    "default": env.db_url("ORCHESTRATOR_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'orchestrator.sqlite3'}")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue on SQLite's single lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+
+CHANNELS_FILE = env.str("ORCHESTRATOR_CHANNELS_FILE", default="")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": env.str("ORCHESTRATOR_LOG_LEVEL", default="INFO")},
+}
