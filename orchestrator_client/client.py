@@ -184,20 +184,22 @@ class OrchestratorClient:
 
     # Events
 
-    def subscribe(self, after_position: int = 0, verifier: ChainVerifier | None = None) -> Iterator[pb.Event]:
-        """The channel's events after `after_position`, replayed then live, forever. With a
-        `verifier` (holding the last position and hash kept), every event is checked against the
-        hash chain first and a break raises `ChainBroken` before the event is handed out."""
-        stream = self._events.SubscribeToEvents(
-            api.SubscribeParam(after_position=after_position), metadata=self._metadata
-        )
+    def subscribe(
+        self, after_position: int = 0, verifier: ChainVerifier | None = None, timeout: float | None = None
+    ) -> Iterator[pb.Event]:
+        """The channel's events after `after_position`, replayed then live, until `timeout`
+        seconds have passed (forever by default). With a `verifier` (holding the last position and
+        hash kept), every event is checked against the hash chain first, and a break raises
+        `ChainBroken` before the event is handed out."""
+        request = api.SubscribeParam(after_position=after_position)
+        stream = self._events.SubscribeToEvents(request, metadata=self._metadata, timeout=timeout)
         try:
             for event in stream:
                 if verifier is not None:
                     verifier.verify(event)
                 yield event
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.CANCELLED:
+            if error.code() in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):
                 return
             raise from_rpc_error(error) from None
         finally:

@@ -22,22 +22,32 @@ def output(*orgs, public=False, transient=False):
     return {"permissions": {"process": permission(*orgs, public=public)}, "transient": transient}
 
 
+class Clients:
+    """One client per (organization, channel) of an orchestrator; every organization registered."""
+
+    def __init__(self, orchestrator):
+        self.orchestrator = orchestrator
+        self.made = {}
+        for org in (ORG1, ORG2, ORG3):
+            self(org).register_organization(f"http://{org.lower()}.backend")
+        for org in (ORG1, ORG2):
+            self(org, "otherchannel").register_organization(f"http://{org.lower()}.backend")
+
+    def __call__(self, org, channel="mychannel"):
+        if (org, channel) not in self.made:
+            self.made[org, channel] = self.orchestrator.client(org, channel)
+        return self.made[org, channel]
+
+    def close(self):
+        for client in self.made.values():
+            client.close()
+
+
 @pytest.fixture(scope="session")
 def clients(orchestrator):
-    made = {}
-
-    def client(org, channel="mychannel", **options):
-        if (org, channel) not in made:
-            made[org, channel] = orchestrator.client(org, channel, **options)
-        return made[org, channel]
-
-    for org in (ORG1, ORG2, ORG3):
-        client(org).register_organization(f"http://{org.lower()}.backend")
-    for org in (ORG1, ORG2):
-        client(org, "otherchannel").register_organization(f"http://{org.lower()}.backend")
-    yield client
-    for made_client in made.values():
-        made_client.close()
+    made = Clients(orchestrator)
+    yield made
+    made.close()
 
 
 class World:

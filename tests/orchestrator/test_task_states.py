@@ -1,0 +1,319 @@
+"""The task state machine: who may apply which transition, and what each one sets off."""
+
+import pytest
+
+from orchestrator_client import InvalidTransition, PermissionDenied
+from orchestrator_client.pb import assets_pb2 as pb
+from tests.conftest import ORG1, ORG2, ORG3
+from tests.orchestrator.conftest import ADDRESS, new_key, output, permission
+
+
+def register(world, *tasks, owner=ORG2):
+    return world.client(owner).register_tasks(list(tasks))
+
+
+def status(world, key):
+    return world.client(ORG2).get_task(key).status
+
+
+def test_a_task_without_parents_starts_to_do_and_children_wait(world):
+    plan = world.plan()
+    first = world.train_task(plan)
+    child = world.train_task(plan, parents=[first["key"]])
+    tasks = register(world, first, child)
+    assert [t.status for t in tasks] == [pb.STATUS_WAITING_FOR_EXECUTOR_SLOT, pb.STATUS_WAITING_FOR_PARENT_TASKS]
+    assert [t.rank for t in tasks] == [0, 1]
+    assert list(tasks[1].parent_task_keys) == [first["key"]]
+
+
+def test_only_the_worker_claims_a_task_and_only_once(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    with pytest.raises(PermissionDenied):
+        world.client(ORG2).apply_task_action(task["key"], "TASK_ACTION_EXECUTING")
+    claimed = world.client(ORG1).apply_task_action(task["key"], "TASK_ACTION_EXECUTING")
+    assert claimed.status == pb.STATUS_EXECUTING and claimed.start_date
+    with pytest.raises(InvalidTransition) as refused:
+        world.client(ORG1).apply_task_action(task["key"], "TASK_ACTION_EXECUTING")
+    assert refused.value.code == "INVALID_TRANSITION"
+
+
+def test_a_waiting_task_cannot_be_started_or_finished(world):
+    plan = world.plan()
+    first = world.train_task(plan)
+    child = world.train_task(plan, parents=[first["key"]])
+    register(world, first, child)
+    for action in ("TASK_ACTION_EXECUTING", "TASK_ACTION_DONE"):
+        with pytest.raises(InvalidTransition):
+            world.client(ORG1).apply_task_action(child["key"], action)
+    assert status(world, child["key"]) == pb.STATUS_WAITING_FOR_PARENT_TASKS
+
+
+def test_a_task_is_done_only_once_its_outputs_are_registered(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    world.client(ORG1).apply_task_action(task["key"], "TASK_ACTION_EXECUTING")
+    with pytest.raises(InvalidTransition) as refused:
+        world.client(ORG1).apply_task_action(task["key"], "TASK_ACTION_DONE")
+    assert refused.value.code == "MISSING_TASK_OUTPUT"
+    assert status(world, task["key"]) == pb.STATUS_EXECUTING
+
+
+def test_only_the_worker_of_an_executing_task_registers_its_outputs(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    model = {"key": new_key(), "compute_task_key": task["key"], "compute_task_output_identifier": "model",
+             "address": ADDRESS}  # fmt: skip
+    with pytest.raises(InvalidTransition):
+        world.client(ORG1).register_models([model])
+    world.client(ORG1).apply_task_action(task["key"], "TASK_ACTION_EXECUTING")
+    with pytest.raises(PermissionDenied):
+        world.client(ORG2).register_models([model])
+    (registered,) = world.client(ORG1).register_models([model])
+    assert registered.owner == ORG1
+    assert list(registered.permissions.process.authorized_ids) == [ORG1, ORG2]
+    assert world.client(ORG1).register_models([model]) == [registered], "a retried registration is harmless"
+
+
+def test_done_unblocks_a_child_when_its_last_parent_is_done(world):
+    plan = world.plan()
+    left, right = world.train_task(plan), world.train_task(plan)
+    child = world.aggregate_task(plan, [left["key"], right["key"]])
+    register(world, left, right, child)
+    world.run(left["key"])
+    assert status(world, child["key"]) == pb.STATUS_WAITING_FOR_PARENT_TASKS
+    world.run(right["key"])
+    assert status(world, child["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+
+
+def test_a_task_registered_after_its_parent_is_done_is_to_do_at_once(world):
+    plan = world.plan()
+    parent = world.train_task(plan)
+    register(world, parent)
+    world.run(parent["key"])
+    (child,) = register(world, world.aggregate_task(plan, [parent["key"]]))
+    assert child.status == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT and child.rank == 1
+
+
+def test_plan_status_follows_its_tasks(world):
+    plan = world.plan()
+    client = world.client(ORG2)
+    assert client.get_compute_plan(plan).status == pb.PLAN_STATUS_CREATED
+    first = world.train_task(plan)
+    second = world.aggregate_task(plan, [first["key"]])
+    register(world, first, second)
+    assert client.get_compute_plan(plan).status == pb.PLAN_STATUS_CREATED
+    world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_EXECUTING")
+    assert client.get_compute_plan(plan).status == pb.PLAN_STATUS_DOING
+    world.client(ORG1).register_models(
+        [
+            {
+                "key": new_key(),
+                "compute_task_key": first["key"],
+                "compute_task_output_identifier": "model",
+                "address": ADDRESS,
+            }
+        ]  # fmt: skip
+    )
+    world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_DONE")
+    world.run(second["key"], worker=ORG2)
+    done = client.get_compute_plan(plan)
+    assert done.status == pb.PLAN_STATUS_DONE
+    assert (done.task_count, done.done_count) == (2, 2) and done.end_date
+    register(world, world.aggregate_task(plan, [second["key"]]))
+    assert client.get_compute_plan(plan).status == pb.PLAN_STATUS_DOING, "a new task reopens a done plan"
+
+
+def test_a_failure_report_fails_the_task_and_its_plan_and_cancels_pending_tasks(world):
+    plan = world.plan()
+    done = world.train_task(plan)
+    failing = world.train_task(plan)
+    child = world.aggregate_task(plan, [done["key"], failing["key"]])
+    register(world, done, failing, child)
+    world.run(done["key"])
+    world.client(ORG1).apply_task_action(failing["key"], "TASK_ACTION_EXECUTING")
+    report = world.client(ORG1).register_failure_report(
+        asset_key=failing["key"], asset_kind="ASSET_COMPUTE_TASK", error_type="EXECUTION_ERROR", logs_address=ADDRESS
+    )
+    assert report.error_type == pb.EXECUTION_ERROR and report.owner == ORG1
+    failed = world.client(ORG2).get_task(failing["key"])
+    assert failed.status == pb.STATUS_FAILED and failed.error_type == pb.EXECUTION_ERROR
+    assert status(world, child["key"]) == pb.STATUS_CANCELED
+    assert status(world, done["key"]) == pb.STATUS_DONE
+    plan_after = world.client(ORG2).get_compute_plan(plan)
+    assert plan_after.status == pb.PLAN_STATUS_FAILED and plan_after.failed_task_key == failing["key"]
+    assert world.client(ORG2).get_failure_report(failing["key"]).logs_address.storage_address
+
+
+def test_only_the_worker_or_the_owner_fails_a_task(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    with pytest.raises(PermissionDenied):
+        world.client(ORG3).register_failure_report(
+            asset_key=task["key"], asset_kind="ASSET_COMPUTE_TASK", error_type="INTERNAL_ERROR", logs_address=ADDRESS
+        )
+    assert status(world, task["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+
+
+def test_canceling_a_plan_cancels_every_task_that_has_not_ended(world):
+    plan = world.plan()
+    first = world.train_task(plan)
+    running = world.train_task(plan)
+    waiting = [world.aggregate_task(plan, [first["key"], running["key"]]) for _ in range(20)]
+    register(world, first, running, *waiting)
+    world.run(first["key"])
+    world.client(ORG1).apply_task_action(running["key"], "TASK_ACTION_EXECUTING")
+    with pytest.raises(PermissionDenied):
+        world.client(ORG1).cancel_compute_plan(plan)
+    canceled = world.client(ORG2).cancel_compute_plan(plan)
+    assert canceled.status == pb.PLAN_STATUS_CANCELED and canceled.cancelation_date
+    assert status(world, first["key"]) == pb.STATUS_DONE
+    assert status(world, running["key"]) == pb.STATUS_CANCELED
+    assert {status(world, task["key"]) for task in waiting} == {pb.STATUS_CANCELED}
+    assert world.client(ORG2).cancel_compute_plan(plan).status == pb.PLAN_STATUS_CANCELED, "canceling twice is fine"
+    with pytest.raises(InvalidTransition) as refused:
+        register(world, world.aggregate_task(plan, [first["key"]]))
+    assert refused.value.code == "PLAN_TERMINATED"
+    with pytest.raises(InvalidTransition):
+        world.client(ORG1).apply_task_action(running["key"], "TASK_ACTION_DONE")
+
+
+def test_a_done_plan_cannot_be_canceled(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    world.run(task["key"])
+    with pytest.raises(InvalidTransition):
+        world.client(ORG2).cancel_compute_plan(plan)
+
+
+def test_canceling_a_task_cancels_its_plan(world):
+    plan = world.plan()
+    first, second = world.train_task(plan), world.train_task(plan)
+    register(world, first, second)
+    canceled = world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+    assert canceled.status == pb.STATUS_CANCELED
+    assert status(world, second["key"]) == pb.STATUS_CANCELED
+    assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_CANCELED
+    with pytest.raises(InvalidTransition):
+        world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+
+
+def test_the_function_build_gates_its_tasks(world):
+    function = world.function(
+        ORG2, permission(ORG1), inputs={"models": {"kind": "ASSET_MODEL", "multiple": True, "optional": True}},
+        outputs={"model": {"kind": "ASSET_MODEL"}}, ready=False,
+    )  # fmt: skip
+    plan = world.plan()
+    parent = world.train_task(plan)
+    gated = world.aggregate_task(plan, [parent["key"]], worker=ORG1) | {"function_key": function}
+    alone = world.aggregate_task(plan, [], worker=ORG1) | {"function_key": function, "inputs": []}
+    register(world, parent, gated, alone)
+    assert status(world, gated["key"]) == pb.STATUS_WAITING_FOR_BUILDER_SLOT
+    with pytest.raises(PermissionDenied):
+        world.client(ORG1).apply_function_action(function, "FUNCTION_ACTION_BUILDING")
+    world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_BUILDING")
+    assert status(world, gated["key"]) == pb.STATUS_BUILDING
+    world.run(parent["key"])
+    assert status(world, gated["key"]) == pb.STATUS_BUILDING, "a built function is needed too"
+    ready = world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_READY", image="img:1")
+    assert ready.status == pb.FUNCTION_STATUS_READY and ready.image == "img:1"
+    assert status(world, gated["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+    assert status(world, alone["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+    with pytest.raises(InvalidTransition):
+        world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_BUILDING")
+
+
+def test_a_ready_function_keeps_tasks_waiting_for_their_parents(world):
+    function = world.function(
+        ORG2, permission(ORG1), inputs={"models": {"kind": "ASSET_MODEL", "multiple": True}},
+        outputs={"model": {"kind": "ASSET_MODEL"}}, ready=False,
+    )  # fmt: skip
+    plan = world.plan()
+    parent = world.train_task(plan)
+    gated = world.aggregate_task(plan, [parent["key"]], worker=ORG1) | {"function_key": function}
+    register(world, parent, gated)
+    world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_READY")
+    assert status(world, gated["key"]) == pb.STATUS_WAITING_FOR_PARENT_TASKS
+    world.run(parent["key"])
+    assert status(world, gated["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+
+
+def test_a_failed_build_fails_the_tasks_of_the_function_and_their_plans(world):
+    function = world.function(
+        ORG2, permission(ORG1), inputs={"models": {"kind": "ASSET_MODEL", "multiple": True, "optional": True}},
+        outputs={"model": {"kind": "ASSET_MODEL"}}, ready=False,
+    )  # fmt: skip
+    plan = world.plan()
+    other = world.train_task(plan)
+    built_later = world.aggregate_task(plan, [], worker=ORG1) | {"function_key": function, "inputs": []}
+    register(world, other, built_later)
+    world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_BUILDING")
+    world.client(ORG2).register_failure_report(
+        asset_key=function, asset_kind="ASSET_FUNCTION", error_type="BUILD_ERROR", logs_address=ADDRESS
+    )
+    assert world.client(ORG1).get_function(function).status == pb.FUNCTION_STATUS_FAILED
+    failed = world.client(ORG2).get_task(built_later["key"])
+    assert failed.status == pb.STATUS_FAILED and failed.error_type == pb.BUILD_ERROR
+    assert status(world, other["key"]) == pb.STATUS_CANCELED
+    assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_FAILED
+    with pytest.raises(InvalidTransition) as refused:
+        register(world, world.aggregate_task(world.plan(), [], worker=ORG1) | {"function_key": function, "inputs": []})
+    assert refused.value.code == "FUNCTION_UNUSABLE"
+
+
+def test_a_performance_is_registered_once_per_output(world):
+    plan = world.plan()
+    parent = world.train_task(plan)
+    test = {
+        "key": new_key(), "function_key": world.evaluate, "compute_plan_key": plan, "worker": ORG1,
+        "inputs": [
+            {"identifier": "opener", "asset_key": world.data_manager},
+            {"identifier": "datasamples", "asset_key": world.samples[0]},
+            {"identifier": "model", "parent_task_output": {"parent_task_key": parent["key"],
+                                                           "output_identifier": "model"}},
+        ],
+        "outputs": {"performance": output(public=True)},
+    }  # fmt: skip
+    register(world, parent, test)
+    world.run(parent["key"])
+    client = world.client(ORG1)
+    client.apply_task_action(test["key"], "TASK_ACTION_EXECUTING")
+    performance = {"compute_task_key": test["key"], "compute_task_output_identifier": "performance"}
+    registered = client.register_performance(**performance, performance_value=0.87)
+    assert registered.performance_value == pytest.approx(0.87)
+    assert client.register_performance(**performance, performance_value=0.87) == registered
+    with pytest.raises(Exception) as conflict:
+        client.register_performance(**performance, performance_value=0.5)
+    assert conflict.value.code == "CONFLICT"
+    assert client.apply_task_action(test["key"], "TASK_ACTION_DONE").status == pb.STATUS_DONE
+
+
+def test_a_transient_model_is_disabled_only_when_its_consumers_have_ended(world):
+    plan = world.plan()
+    parent = world.train_task(plan, outputs={"model": output(ORG1, ORG2, transient=True)})
+    child = world.aggregate_task(plan, [parent["key"]])
+    register(world, parent, child)
+    client = world.client(ORG1)
+    client.apply_task_action(parent["key"], "TASK_ACTION_EXECUTING")
+    (model,) = client.register_models(
+        [
+            {
+                "key": new_key(),
+                "compute_task_key": parent["key"],
+                "compute_task_output_identifier": "model",
+                "address": ADDRESS,
+            }
+        ]  # fmt: skip
+    )
+    client.apply_task_action(parent["key"], "TASK_ACTION_DONE")
+    with pytest.raises(InvalidTransition):
+        client.disable_model(model.key)
+    with pytest.raises(PermissionDenied):
+        world.client(ORG2).disable_model(model.key)
+    world.run(child["key"], worker=ORG2)
+    assert client.disable_model(model.key).disabled
