@@ -98,16 +98,24 @@ class World:
             outputs={"performance": {"kind": "ASSET_PERFORMANCE"}},
         )
 
+    def orchestrator_client(self, org, channel="mychannel"):
+        """A client of its own (a connection of its own), for concurrent calls."""
+        return self.client.orchestrator.client(org, channel)
+
     def function(self, owner, permissions, inputs, outputs, ready=True):
-        key = self.client(owner).register_function(
-            key=new_key(),
-            name="function",
-            new_permissions=permissions,
-            description=ADDRESS,
-            archive=ADDRESS,
-            inputs=inputs,
-            outputs=outputs,
-        ).key
+        key = (
+            self.client(owner)
+            .register_function(
+                key=new_key(),
+                name="function",
+                new_permissions=permissions,
+                description=ADDRESS,
+                archive=ADDRESS,
+                inputs=inputs,
+                outputs=outputs,
+            )
+            .key
+        )
         if ready:
             self.client(owner).apply_function_action(key, "FUNCTION_ACTION_READY", image=f"function:{key}")
         return key

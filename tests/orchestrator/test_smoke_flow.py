@@ -1,4 +1,4 @@
-from tests.conftest import ORG1, ORG2
+from tests.conftest import ORG2
 from tests.orchestrator.conftest import new_key
 
 
