@@ -116,7 +116,7 @@ def test_plan_status_follows_its_tasks(world):
                 "compute_task_output_identifier": "model",
                 "address": ADDRESS,
             }
-        ]  # fmt: skip
+        ]
     )
     world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_DONE")
     world.run(second["key"], worker=ORG2)
@@ -308,7 +308,7 @@ def test_a_transient_model_is_disabled_only_when_its_consumers_have_ended(world)
                 "compute_task_output_identifier": "model",
                 "address": ADDRESS,
             }
-        ]  # fmt: skip
+        ]
     )
     client.apply_task_action(parent["key"], "TASK_ACTION_DONE")
     with pytest.raises(InvalidTransition):
