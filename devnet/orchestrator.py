@@ -53,7 +53,7 @@ class OrchestratorProcess:
 
     def start(self, timeout: float = 30.0) -> "OrchestratorProcess":
         port_file = self.state_dir / f"port-{time.monotonic_ns()}"
-        log = open(self.state_dir / "orchestrator.log", "ab")  # noqa: SIM115 - the child keeps it
+        log = open(self.state_dir / "orchestrator.log", "ab")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "orchestrator", "serve", "--address", f"127.0.0.1:{self.port}",
              "--port-file", str(port_file)],

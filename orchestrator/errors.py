@@ -16,6 +16,7 @@ CODES = {
     "INPUT_KIND_MISMATCH": (grpc.StatusCode.INVALID_ARGUMENT, "an input's asset is not of the declared kind"),
     "INPUT_MULTIPLICITY": (grpc.StatusCode.INVALID_ARGUMENT, "several values for an input that takes one"),
     "MISSING_INPUT": (grpc.StatusCode.INVALID_ARGUMENT, "a required input of the function has no value"),
+    "OUTPUT_KIND_MISMATCH": (grpc.StatusCode.INVALID_ARGUMENT, "an output registered as the wrong kind of asset"),
     "UNKNOWN_OUTPUT": (grpc.StatusCode.INVALID_ARGUMENT, "an output the function does not declare"),
     "MISSING_OUTPUT": (grpc.StatusCode.INVALID_ARGUMENT, "an output of the function has no permissions"),
     "PERFORMANCE_NOT_PUBLIC": (
@@ -38,6 +39,8 @@ CODES = {
     "PLAN_TERMINATED": (grpc.StatusCode.FAILED_PRECONDITION, "the compute plan is failed or canceled"),
     "FUNCTION_UNUSABLE": (grpc.StatusCode.FAILED_PRECONDITION, "the function's image failed or was canceled"),
     "NOT_A_MEMBER": (grpc.StatusCode.PERMISSION_DENIED, "the organization is not a member of the channel"),
+    "TOO_MANY_STREAMS": (grpc.StatusCode.RESOURCE_EXHAUSTED, "the replica serves its maximum of event streams"),
+    "INTERNAL": (grpc.StatusCode.INTERNAL, "an unexpected error; the orchestrator's log has the details"),
     "UNAUTHENTICATED": (grpc.StatusCode.UNAUTHENTICATED, "no verified client certificate"),
 }
 

@@ -9,7 +9,7 @@ import logging
 import time
 from contextlib import contextmanager
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from orchestrator.ledger.common import canonical, iso, now
 from orchestrator.models import ChannelHead, Event
@@ -27,7 +27,6 @@ class EventLog:
 
     def __init__(self, channel: str):
         self.channel = channel
-        self.timestamp = iso(now())
         self._pending: list[tuple[str, str, str, str]] = []
 
     def created(self, asset_kind: str, key: str, snapshot: dict) -> None:
@@ -44,6 +43,8 @@ class EventLog:
             return
         head = ChannelHead.objects.select_for_update().get(channel=self.channel)
         position, prev_hash = head.position, head.hash
+        # Taken under the head's lock, so that timestamps follow positions.
+        timestamp = iso(now())
         rows = []
         for asset_kind, event_kind, key, asset_json in self._pending:
             position += 1
@@ -53,7 +54,7 @@ class EventLog:
                 asset_kind=asset_kind,
                 event_kind=event_kind,
                 asset_key=key,
-                timestamp=self.timestamp,
+                timestamp=timestamp,
                 asset_json=asset_json,
                 prev_hash=prev_hash,
             )
@@ -64,7 +65,7 @@ class EventLog:
                     asset_kind=asset_kind,
                     event_kind=event_kind,
                     asset_key=key,
-                    timestamp=self.timestamp,
+                    timestamp=timestamp,
                     asset_json=asset_json,
                     prev_hash=prev_hash,
                     hash=digest,
@@ -91,15 +92,17 @@ def recording(channel: str):
 
 
 def retry_on_conflict(func, attempts: int = 6):
-    """Re-run a whole transaction that the database aborted for a deadlock or a lock timeout:
-    concurrent cascades may lock the same task rows in different orders."""
+    """Re-runs a whole transaction that the database aborted for a deadlock or a busy lock
+    (concurrent cascades may lock the same task rows in different orders), or for a unique key
+    that a concurrent identical request inserted first: the new run then finds the asset and
+    answers as for any retry."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         for attempt in range(attempts):
             try:
                 return func(*args, **kwargs)
-            except OperationalError as error:
+            except (OperationalError, IntegrityError) as error:
                 if attempt == attempts - 1 or not _is_retriable(error):
                     raise
                 log.info("retrying %s after %s", func.__name__, error)
@@ -108,7 +111,9 @@ def retry_on_conflict(func, attempts: int = 6):
     return wrapper
 
 
-def _is_retriable(error: OperationalError) -> bool:
+def _is_retriable(error: OperationalError | IntegrityError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
     cause = error.__cause__
     sqlstate = getattr(cause, "sqlstate", None)
     return sqlstate in RETRIABLE_SQLSTATES or "database is locked" in str(error)

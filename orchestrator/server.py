@@ -3,12 +3,14 @@ answers into messages and its errors into gRPC statuses with an `error-code`."""
 
 import functools
 import logging
+import signal
 import threading
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
@@ -24,10 +26,16 @@ log = logging.getLogger(__name__)
 # A batch of 10,000 tasks is about 10 MB on the wire.
 MESSAGE_LIMIT = 256 * 1024 * 1024
 EVENT_BATCH = 500
+STOP_GRACE_S = 5
 
 
 def enum_name(message, field: str) -> str:
     return message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number[getattr(message, field)].name
+
+
+def abort(context, error: OrchestratorError):
+    context.set_trailing_metadata((("error-code", error.code),))
+    context.abort(error.status, error.message)
 
 
 class Servicer:
@@ -46,8 +54,10 @@ def unary(message_type):
                 caller = caller_of(context, self.channels)
                 return message_type(**method(self, caller, request))
             except OrchestratorError as error:
-                context.set_trailing_metadata((("error-code", error.code),))
-                context.abort(error.status, error.message)
+                abort(context, error)
+            except DatabaseError:
+                log.exception("%s failed", method.__name__)
+                abort(context, OrchestratorError("INTERNAL", f"{method.__name__} failed, nothing was written"))
 
         return handler
 
@@ -171,9 +181,13 @@ class OutputService(Servicer, rpc.OutputServiceServicer):
 
 
 class EventService(Servicer, rpc.EventServiceServicer):
-    def __init__(self, channels: Channels, poll_interval: float):
+    def __init__(self, channels: Channels, poll_interval: float, max_streams: int):
         super().__init__(channels)
         self.poll_interval = poll_interval
+        # Each open stream holds a server thread: past this many, new ones are refused, so that
+        # unary calls always find a thread.
+        self.streams = threading.BoundedSemaphore(max_streams)
+        self.max_streams = max_streams
 
     def SubscribeToEvents(self, request, context):
         """Replays the channel's events after the given position, then streams new ones. A stream
@@ -182,20 +196,24 @@ class EventService(Servicer, rpc.EventServiceServicer):
         try:
             caller = caller_of(context, self.channels)
         except OrchestratorError as error:
-            context.set_trailing_metadata((("error-code", error.code),))
-            context.abort(error.status, error.message)
-        position = request.after_position
+            abort(context, error)
+        if not self.streams.acquire(blocking=False):
+            abort(context, OrchestratorError("TOO_MANY_STREAMS", f"at most {self.max_streams} streams per replica"))
         try:
-            while context.is_active():
-                version = notifier.version(caller.channel)
-                batch = events_after(caller.channel, position, EVENT_BATCH)
-                for row in batch:
-                    yield pb.Event(**row)
-                    position = row["position"]
-                if len(batch) < EVENT_BATCH:
-                    notifier.wait(caller.channel, version, self.poll_interval)
+            yield from self._stream(caller, request.after_position, context)
         finally:
+            self.streams.release()
             connection.close()
+
+    def _stream(self, caller, position: int, context):
+        while context.is_active():
+            version = notifier.version(caller.channel)
+            batch = events_after(caller.channel, position, EVENT_BATCH)
+            for row in batch:
+                yield pb.Event(**row)
+                position = row["position"]
+            if len(batch) < EVENT_BATCH:
+                notifier.wait(caller.channel, version, self.poll_interval)
 
 
 SERVICES = (
@@ -210,11 +228,11 @@ SERVICES = (
 
 
 def build_server(
-    address: str, certificate: bytes, private_key: bytes, client_ca: bytes, channels: Channels, threads: int = 64
+    address: str, certificate: bytes, private_key: bytes, client_ca: bytes, channels: Channels
 ) -> tuple[grpc.Server, int]:
     """A server that accepts only clients whose certificate the CA signed."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=threads),
+        futures.ThreadPoolExecutor(max_workers=settings.THREADS),
         options=[
             ("grpc.max_receive_message_length", MESSAGE_LIMIT),
             ("grpc.max_send_message_length", MESSAGE_LIMIT),
@@ -223,7 +241,8 @@ def build_server(
     for servicer, add in SERVICES:
         add(servicer(channels), server)
     poll_interval = 1.0 if connection.vendor == "postgresql" else 0.2
-    rpc.add_EventServiceServicer_to_server(EventService(channels, poll_interval), server)
+    events = EventService(channels, poll_interval, settings.MAX_STREAMS)
+    rpc.add_EventServiceServicer_to_server(events, server)
     credentials = grpc.ssl_server_credentials(
         [(private_key, certificate)], root_certificates=client_ca, require_client_auth=True
     )
@@ -255,9 +274,14 @@ def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes
     server.start()
     log.info("orchestrator listening on port %d, channels %s", port, sorted(channels.members))
     if port_file:
-        from pathlib import Path
-
         Path(port_file).write_text(str(port))
+
+    def stop(signum, frame):
+        log.info("stopping: finishing calls in progress for up to %ss", STOP_GRACE_S)
+        server.stop(STOP_GRACE_S)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         server.wait_for_termination()
     finally:

@@ -3,6 +3,8 @@
 ORCHESTRATOR_DATABASE_URL   postgres://user@host:5432/name, or sqlite:////path/file (default: a
                             SQLite file in ORCHESTRATOR_DATA_DIR, for the embedded mode)
 ORCHESTRATOR_CHANNELS_FILE  JSON file {"channel": ["OrgMSP", ...]}, the members of each channel
+ORCHESTRATOR_THREADS        server threads per replica (64)
+ORCHESTRATOR_MAX_STREAMS    event streams per replica (half the threads)
 """
 
 from pathlib import Path
@@ -28,6 +30,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 
 CHANNELS_FILE = env.str("ORCHESTRATOR_CHANNELS_FILE", default="")
+
+# Server threads of one replica; each holds its own database connection while it works. Event
+# streams hold a thread each for their whole life: at most MAX_STREAMS of them.
+THREADS = env.int("ORCHESTRATOR_THREADS", default=64)
+MAX_STREAMS = env.int("ORCHESTRATOR_MAX_STREAMS", default=THREADS // 2)
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,10 @@
 """State changes that spread over many tasks, each one SQL statement whatever the number of tasks:
 unblocking children, gating tasks on their function's build, ending a plan.
 
-Row locks are always taken in the same order, tasks first, then their plan, then the channel head
-(events), so that concurrent cascades rarely deadlock; when they do, the database aborts one and
-`retry_on_conflict` runs it again."""
+Row locks are taken in one order: function, then tasks, then their plan, then the channel head
+(events), so that concurrent changes rarely deadlock; when they do, the database aborts one and
+`retry_on_conflict` runs it again. Registration takes share locks on the functions and parent
+tasks it reads, so that a concurrent cascade either sees the new tasks or is seen by them."""
 
 from django.db import connection
 
@@ -91,7 +92,7 @@ def end_tasks_of_function(function_key: str, status: str, error_type: str, event
     )
     tasks_updated(events, changed)
     first_task_of_plan = {}
-    for row in changed:
+    for row in sorted(changed, key=lambda row: row["key"]):
         first_task_of_plan.setdefault(row["compute_plan_id"], row["key"])
     for plan_key, task_key in sorted(first_task_of_plan.items()):
         if status == "STATUS_FAILED":
@@ -102,14 +103,16 @@ def end_tasks_of_function(function_key: str, status: str, error_type: str, event
 
 def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict:
     """Cancels every task of the plan that has not ended, in one statement, then marks the plan
-    failed (when a task failed) or canceled. A plan that already ended keeps its first ending."""
+    failed (when a task failed) or canceled. A plan that already ended keeps its first ending.
+
+    The tasks are canceled again once the plan row is locked: a registration that held the plan
+    row meanwhile has committed its tasks by then, and they must not outlive their plan."""
     moment = now()
-    changed = rows(
+    cancel_tasks = (
         f"UPDATE {TASKS} SET status = 'STATUS_CANCELED', end_date = %s "
-        f"WHERE compute_plan_id = %s AND {NOT_TERMINAL} RETURNING {TASK_RETURNING}",
-        [moment, plan_key],
+        f"WHERE compute_plan_id = %s AND {NOT_TERMINAL} RETURNING {TASK_RETURNING}"
     )
-    tasks_updated(events, changed)
+    tasks_updated(events, rows(cancel_tasks, [moment, plan_key]))
     if failed_task_key:
         ending = "failure_date = %s, failed_task_key = %s, end_date = %s"
         params = [moment, failed_task_key, moment]
@@ -121,10 +124,20 @@ def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict
         f"RETURNING {PLAN_RETURNING}",
         [*params, plan_key],
     )
+    tasks_updated(events, rows(cancel_tasks, [moment, plan_key]))
     if ended:
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(ended[0]))
         return ended[0]
     return plan_row(plan_key)
+
+
+def lock_for_share(model, keys) -> None:
+    """Share-locks rows that a transaction reads and relies on (PostgreSQL; SQLite serializes
+    writers on its own)."""
+    if keys and connection.vendor == "postgresql":
+        placeholders = ", ".join(["%s"] * len(keys))
+        rows(f"SELECT key FROM {model._meta.db_table} WHERE key IN ({placeholders}) ORDER BY key FOR SHARE",
+             sorted(keys))  # fmt: skip
 
 
 def mark_plan_started(plan_key: str, events: EventLog) -> None:

@@ -11,6 +11,7 @@ from orchestrator.errors import OrchestratorError
 
 NAME_MAX = 100
 TAG_MAX = 100
+TYPE_MAX = 30
 METADATA_MAX_ENTRIES = 100
 METADATA_KEY_MAX = 50
 METADATA_VALUE_MAX = 100

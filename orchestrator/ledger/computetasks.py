@@ -130,7 +130,12 @@ def _start(caller: Caller, key: str, events: EventLog) -> dict:
 
 def _finish(caller: Caller, key: str, events: EventLog) -> dict:
     """The worker marks its task Done once every output is registered; children follow."""
-    _check_outputs_registered(key)
+    task = _task_row(caller, key)
+    if task["worker"] != caller.org:
+        raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may finish task {key}")
+    if task["status"] != "STATUS_EXECUTING":
+        raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot finish")
+    _check_outputs_registered(key, task["function_id"])
     changed = cascades.rows(
         f"UPDATE {cascades.TASKS} SET status = 'STATUS_DONE', end_date = %s "
         f"WHERE key = %s AND channel = %s AND worker = %s AND status = 'STATUS_EXECUTING' "
@@ -146,10 +151,11 @@ def _finish(caller: Caller, key: str, events: EventLog) -> dict:
 
 
 def _cancel(caller: Caller, key: str, events: EventLog) -> dict:
-    """Canceling one task ends its plan: the plan could not go past it."""
+    """Canceling one task ends its plan, which could not go past it: so only the owner of the task
+    and its plan may. A worker that cannot run a task fails it with a failure report instead."""
     task = _task_row(caller, key)
-    if caller.org not in (task["worker"], task["owner"]):
-        raise OrchestratorError("PERMISSION_DENIED", f"only the worker or the owner may cancel task {key}")
+    if caller.org != task["owner"]:
+        raise OrchestratorError("PERMISSION_DENIED", f"only the owner {task['owner']} may cancel task {key}")
     if task["status"] in snapshots.TERMINAL_TASK_STATUSES:
         raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot be canceled")
     cascades.end_plan(task["compute_plan_id"], events)
@@ -170,11 +176,8 @@ def _task_row(caller: Caller, key: str) -> dict:
     return row
 
 
-def _check_outputs_registered(key: str) -> None:
-    task = ComputeTask.objects.filter(key=key).values("function__outputs").first()
-    if task is None:
-        return  # the conditional update reports the missing task
-    declared = set(json.loads(task["function__outputs"]))
+def _check_outputs_registered(key: str, function_key: str) -> None:
+    declared = set(json.loads(Function.objects.filter(key=function_key).values_list("outputs", flat=True)[0]))
     produced = set(Model.objects.filter(compute_task_id=key).values_list("identifier", flat=True))
     produced |= set(Performance.objects.filter(compute_task_id=key).values_list("identifier", flat=True))
     missing = declared - produced
@@ -269,6 +272,13 @@ class _BatchContext:
 
     def __init__(self, caller: Caller, specs: list[TaskSpec]):
         channel = caller.channel
+        batch_keys = {s.key for s in specs}
+        db_parent_keys = {p for s in specs for p in s.parent_keys} - batch_keys
+        # Share locks, taken in the cascades' order (function, tasks, then plan): a parent being
+        # marked Done, or a function becoming ready, waits for this batch to commit and then sees
+        # its tasks, or has committed and is seen by this batch. Either way no task is stranded.
+        cascades.lock_for_share(Function, {s.function_key for s in specs})
+        cascades.lock_for_share(ComputeTask, db_parent_keys)
         plan_keys = sorted({s.plan_key for s in specs})
         self.plans = {
             row["key"]: row
@@ -277,12 +287,10 @@ class _BatchContext:
             .order_by("key")
             .values(*cascades.PLAN_COLUMNS)
         }
-        batch_keys = {s.key for s in specs}
-        db_parent_keys = {p for s in specs for p in s.parent_keys} - batch_keys
         self.parents = {
             row["key"]: row
             for row in ComputeTask.objects.filter(key__in=db_parent_keys, channel=channel).values(
-                "key", "function_id", "status", "rank", "outputs", "worker"
+                "key", "function_id", "status", "rank", "outputs", "worker", "compute_plan_id"
             )
         }
         function_keys = {s.function_key for s in specs} | {p["function_id"] for p in self.parents.values()}
@@ -333,7 +341,9 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
         edges += [TaskParent(child_id=spec.key, parent_id=parent) for parent in spec.parent_keys]
         tasks_per_plan[spec.plan_key] = tasks_per_plan.get(spec.plan_key, 0) + 1
         # Later tasks of the batch see this one as a known parent.
-        context.parents[spec.key] = {key: row[key] for key in ("function_id", "status", "rank", "outputs", "worker")}
+        context.parents[spec.key] = {
+            key: row[key] for key in ("function_id", "status", "rank", "outputs", "worker", "compute_plan_id")
+        }
         snapshots_by_key[spec.key] = snapshots.compute_task(row)
     ComputeTask.objects.bulk_create(rows, batch_size=1000)
     TaskParent.objects.bulk_create(edges, batch_size=2000)
@@ -496,6 +506,12 @@ def _check_parent_output(spec: TaskSpec, identifier: str, expected: str, ref: di
     parent = context.parents.get(ref["parent_task_key"])
     if parent is None:
         raise OrchestratorError("UNKNOWN_PARENT", f"parent task {ref['parent_task_key']} of {spec.key} not found")
+    if parent["compute_plan_id"] != spec.plan_key:
+        # A plan's end cancels its own tasks only: a child in another plan would wait forever.
+        # Outputs of other plans are used by their model key instead.
+        raise OrchestratorError(
+            "UNKNOWN_PARENT", f"parent task {ref['parent_task_key']} of {spec.key} is in another compute plan"
+        )
     parent_outputs = context.functions[parent["function_id"]]["outputs"]
     output = ref["output_identifier"]
     if output not in parent_outputs:

@@ -4,6 +4,7 @@ from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
 from orchestrator.ledger.common import (
+    TYPE_MAX,
     Caller,
     canonical,
     check_addressable,
@@ -26,6 +27,8 @@ def register_data_manager(caller: Caller, new) -> dict:
     opener = check_addressable(new.opener, "opener")
     description = check_addressable(new.description, "description")
     check_name(new.type, "type")
+    if len(new.type) > TYPE_MAX:
+        raise OrchestratorError("LIMIT_EXCEEDED", f"type is longer than {TYPE_MAX} characters")
     known = known_organizations(caller.channel)
     row = DataManager(
         key=key,
@@ -70,35 +73,45 @@ def rename_data_manager(caller: Caller, key: str, name: str) -> dict:
 
 @retry_on_conflict
 def register_data_samples(caller: Caller, new_samples) -> list[dict]:
+    """Registers data samples atomically; samples already registered identically are returned as
+    they are, so that a retried request succeeds."""
     keys = [check_key(sample.key) for sample in new_samples]
     check_unique(keys)
     if not keys:
         raise OrchestratorError("INVALID_FIELD", "no data sample to register")
     with recording(caller.channel) as events:
-        existing = set(DataSample.objects.filter(key__in=keys).values_list("key", flat=True))
-        if existing:
-            raise OrchestratorError("CONFLICT", f"data samples already exist: {sorted(existing)}")
+        existing = {row.key: row for row in DataSample.objects.filter(key__in=keys)}
+        links = _links_of(list(existing))
         created = now()
-        rows = []
-        links = []
+        result, rows, new_links = [], [], []
         for key, sample in zip(keys, new_samples, strict=True):
             if not sample.checksum or len(sample.checksum) > 64:
                 raise OrchestratorError("INVALID_FIELD", f"data sample {key} needs a checksum")
             manager_keys = _owned_data_managers(caller, sample.data_manager_keys)
-            rows.append(
-                DataSample(
-                    key=key, channel=caller.channel, owner=caller.org, checksum=sample.checksum, creation_date=created
-                )
-            )
-            links += [DataSampleLink(datasample_id=key, datamanager_id=manager) for manager in manager_keys]
-        DataSample.objects.bulk_create(rows)
-        DataSampleLink.objects.bulk_create(links)
-        result = []
-        for row, sample in zip(rows, new_samples, strict=True):
-            snapshot = snapshots.data_sample(row, sample.data_manager_keys)
-            events.created("ASSET_DATA_SAMPLE", row.key, snapshot)
+            row = DataSample(key=key, channel=caller.channel, owner=caller.org, checksum=sample.checksum,
+                             creation_date=created)  # fmt: skip
+            if key in existing:
+                result.append(_existing_or_conflict(existing[key], row, _sample_snapshot(links, manager_keys)))
+                continue
+            rows.append(row)
+            new_links += [DataSampleLink(datasample_id=key, datamanager_id=manager) for manager in manager_keys]
+            snapshot = snapshots.data_sample(row, manager_keys)
+            events.created("ASSET_DATA_SAMPLE", key, snapshot)
             result.append(snapshot)
+        DataSample.objects.bulk_create(rows)
+        DataSampleLink.objects.bulk_create(new_links)
         return result
+
+
+def _sample_snapshot(links: dict[str, list[str]], requested_managers: list[str]):
+    """Snapshots an existing sample with its links, and a candidate with the links it asks for."""
+
+    def snapshot_of(row):
+        if row._state.adding:
+            return snapshots.data_sample(row, requested_managers)
+        return snapshots.data_sample(row, links.get(row.key, []))
+
+    return snapshot_of
 
 
 @retry_on_conflict
@@ -168,10 +181,11 @@ def _check_owner(row, caller: Caller) -> None:
         raise OrchestratorError("PERMISSION_DENIED", f"only its owner {row.owner} may change {row.key}")
 
 
-def _existing_or_conflict(existing, candidate, snapshot_of) -> dict:
-    """An identical re-registration (a retry) returns the asset; a different one is a conflict."""
-    mine, theirs = snapshot_of(candidate), snapshot_of(existing)
+def _existing_or_conflict(existing, candidate, spec_of, snapshot_of=None) -> dict:
+    """An identical re-registration (a retry) returns the asset; a different one is a conflict.
+    `spec_of` gives what the registration request sets, `snapshot_of` the asset as answered."""
+    mine, theirs = spec_of(candidate), spec_of(existing)
     mine.pop("creation_date"), theirs.pop("creation_date")
     if existing.channel != candidate.channel or mine != theirs:
         raise OrchestratorError("CONFLICT", f"key {existing.pk} already exists with a different content")
-    return snapshot_of(existing)
+    return (snapshot_of or spec_of)(existing)

@@ -56,7 +56,7 @@ def register_function(caller: Caller, new) -> dict:
     with recording(caller.channel) as events:
         existing = Function.objects.filter(key=key).first()
         if existing is not None:
-            return _existing_or_conflict(existing, row, _spec_of)
+            return _existing_or_conflict(existing, row, _spec_of, snapshots.function)
         row.save(force_insert=True)
         snapshot = snapshots.function(row)
         events.created("ASSET_FUNCTION", key, snapshot)

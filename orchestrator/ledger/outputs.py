@@ -6,7 +6,7 @@ from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
 from orchestrator.ledger import cascades, computetasks
-from orchestrator.ledger.common import Caller, canonical, check_addressable, check_key, check_unique, now
+from orchestrator.ledger.common import ADDRESS_MAX, Caller, canonical, check_addressable, check_key, check_unique, now
 from orchestrator.models import ComputeTask, FailureReport, Function, Model, Performance
 
 ERROR_TYPES = {"BUILD_ERROR", "EXECUTION_ERROR", "INTERNAL_ERROR"}
@@ -122,13 +122,20 @@ def register_failure_report(caller: Caller, new, asset_kind: str, error_type: st
     key = check_key(new.asset_key, "asset key")
     if error_type not in ERROR_TYPES:
         raise OrchestratorError("INVALID_FIELD", f"unknown error type {error_type}")
-    if FailureReport.objects.filter(asset_key=key).exists():
-        raise OrchestratorError("CONFLICT", f"asset {key} already has a failure report")
+    logs_checksum, logs_address = new.logs_address.checksum, new.logs_address.storage_address
+    if len(logs_checksum) > 64 or len(logs_address) > ADDRESS_MAX:
+        raise OrchestratorError("LIMIT_EXCEEDED", "the logs checksum or address is too long")
+    existing = FailureReport.objects.filter(asset_key=key, channel=caller.channel).first()
+    if existing is not None:
+        same = (existing.asset_kind, existing.error_type, existing.logs_checksum, existing.logs_address, existing.owner)
+        if same != (asset_kind, error_type, logs_checksum, logs_address, caller.org):
+            raise OrchestratorError("CONFLICT", f"asset {key} already has a different failure report")
+        return snapshots.failure_report(existing)
     with recording(caller.channel) as events:
         if asset_kind == "ASSET_COMPUTE_TASK":
             computetasks.fail_task(caller, key, error_type, events)
         elif asset_kind == "ASSET_FUNCTION":
-            _fail_function(caller, key, events)
+            _fail_function(caller, key, error_type, events)
         else:
             raise OrchestratorError("INVALID_FIELD", f"failure reports are for tasks and functions, not {asset_kind}")
         row = FailureReport.objects.create(
@@ -153,7 +160,7 @@ def get_failure_report(caller: Caller, key: str) -> dict:
     return snapshots.failure_report(row)
 
 
-def _fail_function(caller: Caller, key: str, events) -> None:
+def _fail_function(caller: Caller, key: str, error_type: str, events) -> None:
     function = Function.objects.select_for_update().filter(key=key, channel=caller.channel).first()
     if function is None:
         raise OrchestratorError("NOT_FOUND", f"function {key} not found")
@@ -164,7 +171,7 @@ def _fail_function(caller: Caller, key: str, events) -> None:
     function.status = "FUNCTION_STATUS_FAILED"
     function.save(update_fields=["status"])
     events.updated("ASSET_FUNCTION", key, snapshots.function(function))
-    cascades.end_tasks_of_function(key, "STATUS_FAILED", "BUILD_ERROR", events)
+    cascades.end_tasks_of_function(key, "STATUS_FAILED", error_type, events)
 
 
 def _producing_task(caller: Caller, task_key: str, identifier: str):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestrator_client import InvalidTransition, PermissionDenied
+from orchestrator_client import Conflict, InvalidRequest, InvalidTransition, PermissionDenied
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import ORG1, ORG2, ORG3
 from tests.orchestrator.conftest import ADDRESS, new_key, output, permission
@@ -191,16 +191,39 @@ def test_a_done_plan_cannot_be_canceled(world):
         world.client(ORG2).cancel_compute_plan(plan)
 
 
-def test_canceling_a_task_cancels_its_plan(world):
+def test_canceling_a_task_is_for_its_owner_and_cancels_its_plan(world):
     plan = world.plan()
     first, second = world.train_task(plan), world.train_task(plan)
     register(world, first, second)
-    canceled = world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+    with pytest.raises(PermissionDenied):
+        world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+    canceled = world.client(ORG2).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
     assert canceled.status == pb.STATUS_CANCELED
     assert status(world, second["key"]) == pb.STATUS_CANCELED
     assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_CANCELED
     with pytest.raises(InvalidTransition):
-        world.client(ORG1).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+        world.client(ORG2).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
+
+
+def test_a_parent_must_be_in_the_same_plan(world):
+    parent = world.train_task(world.plan())
+    register(world, parent)
+    world.run(parent["key"])
+    with pytest.raises(InvalidRequest) as refused:
+        register(world, world.aggregate_task(world.plan(), [parent["key"]]))
+    assert refused.value.code == "UNKNOWN_PARENT"
+
+
+def test_a_failure_report_sent_again_is_answered_the_same(world):
+    plan = world.plan()
+    task = world.train_task(plan)
+    register(world, task)
+    report = {"asset_key": task["key"], "asset_kind": "ASSET_COMPUTE_TASK", "error_type": "EXECUTION_ERROR",
+              "logs_address": ADDRESS}  # fmt: skip
+    first = world.client(ORG1).register_failure_report(**report)
+    assert world.client(ORG1).register_failure_report(**report) == first
+    with pytest.raises(Conflict):
+        world.client(ORG1).register_failure_report(**report | {"error_type": "INTERNAL_ERROR"})
 
 
 def test_the_function_build_gates_its_tasks(world):
