@@ -111,3 +111,79 @@ def test_concurrent_writers_never_make_a_subscriber_miss_or_reorder_an_event(wor
     verifier = ChainVerifier()
     for event in replay:
         verifier.verify(event)
+
+
+def race(first, second):
+    """Runs two calls released at the same moment; returns their results or exceptions."""
+    barrier = threading.Barrier(2)
+
+    def run(call):
+        barrier.wait()
+        try:
+            return call()
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(run, (first, second)))
+
+
+def test_a_child_registered_while_its_parent_finishes_is_never_stranded(world):
+    finisher, registrar = world.orchestrator_client(ORG1), world.orchestrator_client(ORG2)
+    for _ in range(15):
+        plan = world.plan()
+        parent = world.train_task(plan)
+        world.client(ORG2).register_tasks([parent])
+        world.client(ORG1).apply_task_action(parent["key"], "TASK_ACTION_EXECUTING")
+        world.client(ORG1).register_models(
+            [
+                {
+                    "key": new_key(),
+                    "compute_task_key": parent["key"],
+                    "compute_task_output_identifier": "model",
+                    "address": ADDRESS,
+                }
+            ]
+        )
+        child = world.aggregate_task(plan, [parent["key"]])
+        done, registered = race(
+            lambda parent=parent: finisher.apply_task_action(parent["key"], "TASK_ACTION_DONE"),
+            lambda child=child: registrar.register_tasks([child]),
+        )
+        assert done.status == pb.STATUS_DONE and registered[0].key == child["key"]
+        assert world.client(ORG2).get_task(child["key"]).status == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+
+
+def test_a_task_registered_while_its_function_becomes_ready_is_never_stranded(world):
+    builder, registrar = world.orchestrator_client(ORG2), world.orchestrator_client(ORG2)
+    for _ in range(15):
+        function = world.function(
+            ORG2, {"public": True, "authorized_ids": []},
+            inputs={"models": {"kind": "ASSET_MODEL", "multiple": True, "optional": True}},
+            outputs={"model": {"kind": "ASSET_MODEL"}}, ready=False,
+        )  # fmt: skip
+        task = world.aggregate_task(world.plan(), [], worker=ORG1) | {"function_key": function, "inputs": []}
+        ready, registered = race(
+            lambda function=function: builder.apply_function_action(function, "FUNCTION_ACTION_READY"),
+            lambda task=task: registrar.register_tasks([task]),
+        )
+        assert ready.status == pb.FUNCTION_STATUS_READY and registered[0].key == task["key"]
+        assert world.client(ORG2).get_task(task["key"]).status == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+
+
+def test_tasks_registered_while_their_plan_is_canceled_end_with_it(world):
+    canceler, registrar = world.orchestrator_client(ORG2), world.orchestrator_client(ORG2)
+    for _ in range(15):
+        plan = world.plan()
+        world.client(ORG2).register_tasks([world.train_task(plan)])
+        batch = [world.train_task(plan) for _ in range(5)]
+        canceled, registered = race(
+            lambda plan=plan: canceler.cancel_compute_plan(plan),
+            lambda batch=batch: registrar.register_tasks(batch),
+        )
+        assert canceled.status == pb.PLAN_STATUS_CANCELED
+        if isinstance(registered, Exception):
+            assert registered.code == "PLAN_TERMINATED"
+        else:
+            statuses = {world.client(ORG2).get_task(task["key"]).status for task in batch}
+            assert statuses == {pb.STATUS_CANCELED}, "no task outlives its canceled plan"
