@@ -14,9 +14,10 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
+from orchestrator.feed import Feeds
 from orchestrator.identity import Channels, caller_of
 from orchestrator.ledger import computeplans, computetasks, datasets, functions, organizations, outputs
-from orchestrator.notifier import listen_postgres, notifier
+from orchestrator.notifier import listen_postgres
 from orchestrator_client.pb import assets_pb2 as pb
 from orchestrator_client.pb import service_pb2 as api
 from orchestrator_client.pb import service_pb2_grpc as rpc
@@ -184,6 +185,7 @@ class EventService(Servicer, rpc.EventServiceServicer):
     def __init__(self, channels: Channels, poll_interval: float, max_streams: int):
         super().__init__(channels)
         self.poll_interval = poll_interval
+        self.feeds = Feeds(poll_interval)
         # Each open stream holds a server thread: past this many, new ones are refused, so that
         # unary calls always find a thread.
         self.streams = threading.BoundedSemaphore(max_streams)
@@ -191,7 +193,7 @@ class EventService(Servicer, rpc.EventServiceServicer):
 
     def SubscribeToEvents(self, request, context):
         """Replays the channel's events after the given position, then streams new ones. A stream
-        reads the table after each wake-up, and also every `poll_interval` in case one was missed."""
+        is served by its channel's shared feed, or reads the table while it is behind the feed."""
         close_old_connections()
         try:
             caller = caller_of(context, self.channels)
@@ -206,14 +208,14 @@ class EventService(Servicer, rpc.EventServiceServicer):
             connection.close()
 
     def _stream(self, caller, position: int, context):
+        feed = self.feeds.of(caller.channel)
         while context.is_active():
-            version = notifier.version(caller.channel)
-            batch = events_after(caller.channel, position, EVENT_BATCH)
-            for row in batch:
-                yield pb.Event(**row)
-                position = row["position"]
-            if len(batch) < EVENT_BATCH:
-                notifier.wait(caller.channel, version, self.poll_interval)
+            batch = feed.events_after(position, timeout=self.poll_interval)
+            if batch is None:  # older than the feed's memory: replay from the table
+                batch = [pb.Event(**row) for row in events_after(caller.channel, position, EVENT_BATCH)]
+            for event in batch:
+                yield event
+                position = event.position
 
 
 SERVICES = (

@@ -1,0 +1,84 @@
+"""One shared feed of new events per channel and replica.
+
+A commit wakes every stream of its channel. If each stream read the events table itself, a write
+would cost one query (and one message build) per subscriber; instead, one feed thread per channel
+reads the new events once per wake-up, builds each message once, and keeps the most recent ones
+in memory for all the channel's streams. A stream that is further behind than the feed's memory
+(a replay from an old position) reads the table until it catches up."""
+
+import threading
+from collections import deque
+
+from django.db import connection
+
+from orchestrator.events import events_after
+from orchestrator.models import ChannelHead
+from orchestrator.notifier import notifier
+from orchestrator_client.pb import assets_pb2 as pb
+
+CAPACITY = 20_000
+READ_BATCH = 1_000
+
+
+class ChannelFeed:
+    def __init__(self, channel: str, poll_interval: float, capacity: int = CAPACITY):
+        self.channel = channel
+        self.poll_interval = poll_interval
+        self._events: deque[pb.Event] = deque(maxlen=capacity)
+        self._head: int | None = None  # the last position read, None until the first read
+        self._condition = threading.Condition()
+        thread = threading.Thread(target=self._follow, name=f"feed-{channel}", daemon=True)
+        thread.start()
+
+    def events_after(self, position: int, timeout: float) -> list[pb.Event] | None:
+        """The events after `position` that the feed holds, waiting up to `timeout` seconds when
+        there are none yet; None when `position` is older than the feed's memory."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._head is not None)
+            if position >= self._head:
+                self._condition.wait_for(lambda: self._head > position, timeout=timeout)
+            first = self._events[0].position if self._events else self._head + 1
+            if position < first - 1:
+                return None
+            start = position - first + 1
+            return [self._events[i] for i in range(start, len(self._events))]
+
+    def _follow(self) -> None:
+        try:
+            head = ChannelHead.objects.filter(channel=self.channel).values_list("position", flat=True).first()
+            with self._condition:
+                self._head = head or 0
+                self._condition.notify_all()
+            while True:
+                version = notifier.version(self.channel)
+                self._read_new()
+                notifier.wait(self.channel, version, self.poll_interval)
+        finally:
+            connection.close()
+
+    def _read_new(self) -> None:
+        while True:
+            rows = events_after(self.channel, self._head, READ_BATCH)
+            if not rows:
+                return
+            with self._condition:
+                self._events.extend(pb.Event(**row) for row in rows)
+                self._head = rows[-1]["position"]
+                self._condition.notify_all()
+            if len(rows) < READ_BATCH:
+                return
+
+
+class Feeds:
+    """The feeds of one replica, started on a channel's first subscription."""
+
+    def __init__(self, poll_interval: float):
+        self.poll_interval = poll_interval
+        self._feeds: dict[str, ChannelFeed] = {}
+        self._lock = threading.Lock()
+
+    def of(self, channel: str) -> ChannelFeed:
+        with self._lock:
+            if channel not in self._feeds:
+                self._feeds[channel] = ChannelFeed(channel, self.poll_interval)
+            return self._feeds[channel]
