@@ -73,10 +73,16 @@ class EventLog:
             )
             prev_hash = digest
         Event.objects.bulk_create(rows, batch_size=2000)
-        ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
         if connection.vendor == "postgresql":
+            # Moves the head and queues the notification (delivered at commit) in one round trip.
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, self.channel])
+                cursor.execute(
+                    f"WITH moved AS (UPDATE {ChannelHead._meta.db_table} SET position = %s, hash = %s "
+                    f"WHERE channel = %s RETURNING channel) SELECT pg_notify(%s, channel) FROM moved",
+                    [position, prev_hash, self.channel, NOTIFY_CHANNEL],
+                )
+        else:
+            ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
         channel = self.channel
         transaction.on_commit(lambda: notifier.wake(channel))
         self._pending.clear()

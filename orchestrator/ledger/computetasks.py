@@ -130,12 +130,12 @@ def _start(caller: Caller, key: str, events: EventLog) -> dict:
 
 def _finish(caller: Caller, key: str, events: EventLog) -> dict:
     """The worker marks its task Done once every output is registered; children follow."""
-    task = _task_row(caller, key)
+    task = _task_row(caller, key, "function__outputs")
     if task["worker"] != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may finish task {key}")
     if task["status"] != "STATUS_EXECUTING":
         raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot finish")
-    _check_outputs_registered(key, task["function_id"])
+    _check_outputs_registered(key, json.loads(task["function__outputs"]))
     changed = cascades.rows(
         f"UPDATE {cascades.TASKS} SET status = 'STATUS_DONE', end_date = %s "
         f"WHERE key = %s AND channel = %s AND worker = %s AND status = 'STATUS_EXECUTING' "
@@ -169,18 +169,19 @@ def _refuse(caller: Caller, key: str, verb: str, allowed_org) -> None:
     raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot {verb}")
 
 
-def _task_row(caller: Caller, key: str) -> dict:
-    row = ComputeTask.objects.filter(key=key, channel=caller.channel).values(*snapshots.TASK_COLUMNS).first()
+def _task_row(caller: Caller, key: str, *extra_columns: str) -> dict:
+    rows = ComputeTask.objects.filter(key=key, channel=caller.channel)
+    row = rows.values(*snapshots.TASK_COLUMNS, *extra_columns).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"task {key} not found")
     return row
 
 
-def _check_outputs_registered(key: str, function_key: str) -> None:
-    declared = set(json.loads(Function.objects.filter(key=function_key).values_list("outputs", flat=True)[0]))
-    produced = set(Model.objects.filter(compute_task_id=key).values_list("identifier", flat=True))
-    produced |= set(Performance.objects.filter(compute_task_id=key).values_list("identifier", flat=True))
-    missing = declared - produced
+def _check_outputs_registered(key: str, declared_outputs: dict) -> None:
+    models = Model.objects.filter(compute_task_id=key).values_list("identifier")
+    performances = Performance.objects.filter(compute_task_id=key).values_list("identifier")
+    produced = {identifier for (identifier,) in models.union(performances)}
+    missing = set(declared_outputs) - produced
     if missing:
         raise OrchestratorError("MISSING_TASK_OUTPUT", f"task {key} has not registered outputs {sorted(missing)}")
 
