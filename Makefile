@@ -22,6 +22,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=orchestrator.settings ORCHESTRATOR_DATA_DIR=$$(mktemp -d) \
 		$(BIN)/python -m django makemigrations orchestrator --check --dry-run
+	DJANGO_SETTINGS_MODULE=backend.settings BACKEND_DATA_DIR=$$(mktemp -d) \
+		$(BIN)/python -m django makemigrations substrapp --check --dry-run
+	DJANGO_SETTINGS_MODULE=backend.settings BACKEND_DATA_DIR=$$(mktemp -d) \
+		$(BIN)/python -m django spectacular --validate --fail-on-warn --file /dev/null
 
 test: install services lint
 	$(BIN)/python -m pytest
@@ -37,4 +41,4 @@ bench-orchestrator: install services
 	$(BIN)/python benchmarks/orchestrator.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .orchestrator
+	rm -rf $(VENV) .pytest_cache .orchestrator .backend

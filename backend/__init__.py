@@ -1,2 +1,5 @@
-"""The Django project of an organization's backend (settings, urls, Celery app). Coming with the
-backend issue; `manage.py` points here."""
+"""The Django project of an organization's backend: settings from the environment, URLs, WSGI.
+`manage.py` points here; the app is `substrapp`."""
+
+# The release of this repository (pyproject.toml); /info/ reports it.
+__version__ = "0.1.0"

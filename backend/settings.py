@@ -1,0 +1,207 @@
+"""Settings of an organization's backend, all from the environment (docs/backend.md lists them).
+
+With no configuration at all it runs embedded: a SQLite file and filesystem storage under
+BACKEND_DATA_DIR (`.backend/` in the working directory), organization `MyOrg1MSP`, one channel
+`mychannel`, a secret key made on first start and kept in the data directory.
+"""
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from backend import __version__
+from backend.env import env_bool, env_db, env_int, env_json, env_list, env_str, env_text
+
+DATA_DIR = Path(env_str("BACKEND_DATA_DIR", str(Path.cwd() / ".backend"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# The organization
+
+ORG_ID = env_str("BACKEND_ORG_ID", "MyOrg1MSP")
+ORG_NAME = env_str("BACKEND_ORG_NAME", ORG_ID)
+VERSION = __version__
+# The orchestrator has no version call: it ships from this repository, at this release.
+ORCHESTRATOR_VERSION = env_str("ORCHESTRATOR_VERSION", __version__)
+# Base URL other organizations and the SDK reach this backend at; file addresses are built on it.
+# Empty: taken from each request (fine on one machine, wrong behind a proxy that rewrites hosts).
+PUBLIC_URL = env_str("BACKEND_PUBLIC_URL", "").rstrip("/")
+
+CHANNEL_OPTIONS = {"model_export_enabled": False, "restricted": False}
+
+
+def _channels(raw) -> dict[str, dict[str, bool]]:
+    """{"name": {"model_export_enabled": bool, "restricted": bool}}; both keys optional."""
+    if not isinstance(raw, dict) or not raw:
+        raise ImproperlyConfigured("BACKEND_CHANNELS must be a non-empty JSON object")
+    channels = {}
+    for name, options in raw.items():
+        options = options or {}
+        unknown = set(options) - set(CHANNEL_OPTIONS)
+        if not name or unknown or not all(isinstance(value, bool) for value in options.values()):
+            raise ImproperlyConfigured(f"BACKEND_CHANNELS: bad channel {name!r} (options {sorted(CHANNEL_OPTIONS)})")
+        channels[name] = {**CHANNEL_OPTIONS, **options}
+    return channels
+
+
+CHANNELS = _channels(env_json("BACKEND_CHANNELS", {"mychannel": {}}))
+
+# Tokens and uploads
+
+TOKEN_TTL_HOURS = env_int("BACKEND_TOKEN_TTL_HOURS", 24)
+UPLOAD_MAX_BYTES = env_int("BACKEND_UPLOAD_MAX_BYTES", 1024**3)
+# docs/sdk-contract.md §11: a batch of tasks arrives as one JSON body (10,000 tasks are about
+# 10 MB), and linking data samples sends one form field per sample.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BACKEND_REQUEST_MAX_MEMORY_BYTES", 100 * 1024**2)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("BACKEND_REQUEST_MAX_FIELDS", 1_000_000)
+
+# The orchestrator (substrapp/orchestration.py): PEM files for mutual TLS.
+
+ORCHESTRATOR_ADDRESS = env_str("ORCHESTRATOR_ADDRESS", "")
+ORCHESTRATOR_TLS_CA = env_str("ORCHESTRATOR_TLS_CA", "")
+ORCHESTRATOR_TLS_CERT = env_str("ORCHESTRATOR_TLS_CERT", "")
+ORCHESTRATOR_TLS_KEY = env_str("ORCHESTRATOR_TLS_KEY", "")
+ORCHESTRATOR_SERVER_NAME = env_str("ORCHESTRATOR_SERVER_NAME", "")
+
+# Django
+
+
+def _secret_key() -> str:
+    """BACKEND_SECRET_KEY(_FILE), else one made once and kept in the data directory."""
+    key = env_text("BACKEND_SECRET_KEY").strip()
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        # Written aside then linked in: processes starting together all read one whole key.
+        draft = DATA_DIR / f".secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("BACKEND_DEBUG", False)
+_public_host = urlsplit(PUBLIC_URL).hostname
+ALLOWED_HOSTS = env_list("BACKEND_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", *filter(None, [_public_host])])
+CSRF_TRUSTED_ORIGINS = env_list("BACKEND_CSRF_TRUSTED_ORIGINS", [PUBLIC_URL] if PUBLIC_URL else [])
+# Behind a proxy: absolute links (pagination `next`) must name the host and scheme the client used.
+USE_X_FORWARDED_HOST = env_bool("BACKEND_USE_X_FORWARDED_HOST", False)
+if env_bool("BACKEND_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "substrapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "substrapp.middleware.RequestSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.urls"
+WSGI_APPLICATION = "backend.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env_db("BACKEND_DATABASE_URL", f"sqlite:///{DATA_DIR / 'backend.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue on SQLite's single lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("BACKEND_DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "storage")},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "substrapp.authentication.ExpiringTokenAuthentication",
+        # Admins logged in to /admin/ can browse the API and the schema UI.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["substrapp.api.permissions.IsChannelMember"],
+    # The SDK sends `Accept: application/json;version=0.0`; no versioning class, so no 406.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "substrapp.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "substrapp.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Organization backend",
+    "DESCRIPTION": "The REST API of one organization, as the substra 1.0 SDK speaks it.",
+    "VERSION": __version__,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "substrapp.models.users.Role"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": env_str("BACKEND_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,126 @@
+"""One error shape for the whole API, through one exception handler:
+
+    {"detail": "<readable message>", "code": "<machine-readable code>", ...}
+
+plus `errors` ({field: [messages]}) on validation errors and `key` on conflicts. Statuses are the
+ones the SDK maps (docs/sdk-contract.md §3): 400, 401, 403, 404, 409, 413; 503 when the
+orchestrator cannot be reached. Orchestrator errors that reach a view are translated here.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+import orchestrator_client
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An error with a status and code of its own. Fields in `extra` go into the body."""
+
+    def __init__(self, detail=None, code=None, **extra):
+        super().__init__(detail, code)
+        self.extra = extra
+
+
+class BadRequest(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "invalid"
+
+
+class Conflict(ApiError):
+    """409; give `key=` the existing asset's key (or a list of keys), as the SDK reads it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "It already exists."
+    default_code = "conflict"
+
+
+class OrchestratorUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The orchestrator cannot be reached; try again later."
+    default_code = "orchestrator_unavailable"
+
+
+_ORCHESTRATOR_STATUSES = [
+    (orchestrator_client.InvalidRequest, status.HTTP_400_BAD_REQUEST),
+    (orchestrator_client.InvalidTransition, status.HTTP_400_BAD_REQUEST),
+    (orchestrator_client.PermissionDenied, status.HTTP_403_FORBIDDEN),
+    (orchestrator_client.NotFound, status.HTTP_404_NOT_FOUND),
+    (orchestrator_client.Conflict, status.HTTP_409_CONFLICT),
+]
+
+
+def exception_handler(exc, context):
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response.data = _body(exc)
+    return response
+
+
+def _as_api_exception(exc):
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, orchestrator_client.Unavailable):
+        return OrchestratorUnavailable()
+    if isinstance(exc, orchestrator_client.OrchestratorError):
+        return _from_orchestrator(exc)
+    return exc
+
+
+def _from_orchestrator(exc: orchestrator_client.OrchestratorError) -> exceptions.APIException:
+    for cls, status_code in _ORCHESTRATOR_STATUSES:
+        if isinstance(exc, cls):
+            error = ApiError(exc.message, code=(exc.code or "orchestrator_error").lower())
+            error.status_code = status_code
+            return error
+    # Anything else (our certificate refused, an internal error) is ours to fix, not the user's.
+    logger.error("orchestrator error: %s", exc)
+    return exceptions.APIException("The orchestrator refused the call.", code="orchestrator_error")
+
+
+def _body(exc: exceptions.APIException) -> dict:
+    detail = exc.detail
+    if isinstance(detail, dict | list):
+        messages = list(_messages(detail)) or [("Invalid input.", "invalid")]
+        body = {"detail": " ".join(text for text, _ in messages), "code": messages[0][1]}
+        if isinstance(detail, dict) and set(detail) != {api_settings.NON_FIELD_ERRORS_KEY}:
+            body["errors"] = detail
+    else:
+        body = {"detail": str(detail), "code": detail.code}
+    body.update(getattr(exc, "extra", {}))
+    return body
+
+
+def _messages(detail, field: str = ""):
+    """(text, code) of each message of a validation error, prefixed by its field."""
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            name = "" if name == api_settings.NON_FIELD_ERRORS_KEY else str(name)
+            yield from _messages(value, ".".join(filter(None, [field, name])))
+    elif isinstance(detail, list):
+        for value in detail:
+            yield from _messages(value, field)
+    else:
+        yield (f"{field}: {detail}" if field else str(detail)), getattr(detail, "code", "invalid")
+
+
+def not_found(request, exception):
+    """404 outside the API views (an unknown path): JSON too, except in the Django admin."""
+    if request.path.startswith("/admin/"):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)

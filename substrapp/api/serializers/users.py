@@ -1,0 +1,39 @@
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from substrapp import accounts
+from substrapp.api.errors import Conflict
+from substrapp.api.fields import IsoDateTimeField
+from substrapp.models import Role, UserChannel, channel_of
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user of the caller's channel; created in that channel."""
+
+    username = serializers.CharField(source="user.username", max_length=150, validators=[UnicodeUsernameValidator()])
+    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.USER)
+    date_joined = IsoDateTimeField(source="user.date_joined", read_only=True)
+
+    class Meta:
+        model = UserChannel
+        fields = ["username", "password", "role", "channel", "date_joined"]
+        read_only_fields = ["channel"]
+
+    def validate(self, attrs):
+        username = attrs["user"]["username"]
+        if get_user_model().objects.filter(username=username).exists():
+            raise Conflict(f"The username {username} is taken.", key=username)
+        try:
+            password_validation.validate_password(attrs["password"], get_user_model()(username=username))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"password": error.messages}) from None
+        return attrs
+
+    def create(self, validated_data):
+        channel = channel_of(self.context["request"].user)
+        return accounts.create_channel_user(
+            validated_data["user"]["username"], validated_data["password"], channel, validated_data["role"]
+        )

@@ -1,0 +1,90 @@
+"""manage.py create_admin and add_peer."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from substrapp.models import IncomingPeer, OutgoingPeer
+from substrapp.peers import authenticate_peer
+from tests.backend.conftest import make_user
+from tests.conftest import ORG1, ORG2
+
+PASSWORD = "the first admin's passphrase"
+
+
+@pytest.mark.django_db
+def test_create_admin_makes_a_staff_admin_of_the_channel():
+    call_command("create_admin", "--username", "root", "--password", PASSWORD, "--channel", "mychannel")
+
+    user = get_user_model().objects.get(username="root")
+    assert (user.membership.channel, user.membership.role, user.is_staff) == ("mychannel", "ADMIN", True)
+    assert user.check_password(PASSWORD) and not user.is_superuser
+
+
+@pytest.mark.django_db
+def test_create_admin_again_resets_the_password_and_promotes_the_user():
+    make_user("bob")
+
+    call_command("create_admin", "--username", "bob", "--password", PASSWORD, "--channel", "mychannel")
+
+    user = get_user_model().objects.get(username="bob")
+    assert (user.membership.role, user.is_staff, user.check_password(PASSWORD)) == ("ADMIN", True, True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("channel", "password", "message"),
+    [
+        ("nochannel", PASSWORD, "'nochannel' is not a channel of this organization"),
+        ("otherchannel", PASSWORD, "bob is a user of channel mychannel, not otherchannel"),
+        ("mychannel", "1234", "password refused: This password is too short."),
+    ],
+)
+def test_create_admin_refuses_what_it_cannot_do(channel, password, message):
+    make_user("bob")
+
+    with pytest.raises(CommandError, match=message):
+        call_command("create_admin", "--username", "bob", "--password", password, "--channel", channel)
+
+    assert get_user_model().objects.get(username="bob").membership.role == "USER"
+
+
+@pytest.mark.django_db
+def test_add_peer_keeps_the_incoming_password_hashed_and_the_outgoing_one_usable():
+    call_command(
+        "add_peer", "--org-id", ORG2, "--incoming-password", "from org2", "--outgoing-password", "to org2",
+        "--url", "https://org2.example.com",
+    )  # fmt: skip
+
+    incoming = IncomingPeer.objects.get(org_id=ORG2)
+    assert "from org2" not in incoming.password_hash
+    assert authenticate_peer(ORG2, "from org2") == incoming
+    assert authenticate_peer(ORG2, "to org2") is None
+    assert authenticate_peer("MyOrg9MSP", "from org2") is None
+    outgoing = OutgoingPeer.objects.get(org_id=ORG2)
+    assert (outgoing.password, outgoing.url) == ("to org2", "https://org2.example.com")
+
+
+@pytest.mark.django_db
+def test_add_peer_again_replaces_the_credentials():
+    for incoming, outgoing in [("old in", "old out"), ("new in", "new out")]:
+        call_command("add_peer", "--org-id", ORG2, "--incoming-password", incoming, "--outgoing-password", outgoing)
+
+    assert authenticate_peer(ORG2, "new in") is not None
+    assert authenticate_peer(ORG2, "old in") is None
+    assert OutgoingPeer.objects.get(org_id=ORG2).password == "new out"
+    assert (IncomingPeer.objects.count(), OutgoingPeer.objects.count()) == (1, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("org_id", "url", "message"),
+    [(ORG1, "", "another organization than MyOrg1MSP"), (ORG2, "ftp://org2", "not an http")],
+)
+def test_add_peer_refuses_itself_and_bad_urls(org_id, url, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "add_peer", "--org-id", org_id, "--incoming-password", "a", "--outgoing-password", "b", "--url", url
+        )
+
+    assert not IncomingPeer.objects.exists()
