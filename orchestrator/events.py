@@ -14,7 +14,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from orchestrator.ledger.common import canonical, iso, now
 from orchestrator.models import ChannelHead, Event
 from orchestrator.notifier import notifier
-from orchestrator_client.chain import GENESIS_HASH, event_hash
+from orchestrator_client.chain import GENESIS_HASH, content_digest, link_hash
 
 log = logging.getLogger(__name__)
 
@@ -41,51 +41,54 @@ class EventLog:
     def flush(self) -> None:
         if not self._pending:
             return
+        digests = [
+            content_digest(channel=self.channel, asset_kind=kind, event_kind=event, asset_key=key, asset_json=body)
+            for kind, event, key, body in self._pending
+        ]
+        if connection.vendor == "postgresql":
+            self._append_in_database(digests)
+        else:
+            self._append(digests)
+        channel = self.channel
+        transaction.on_commit(lambda: notifier.wake(channel))
+        self._pending.clear()
+
+    def _append_in_database(self, digests: list[str]) -> None:
+        """One round trip (migration 0003's function): lock the head, number, chain and insert the
+        events, move the head, notify. The head's lock is held until commit, and no Python runs
+        while it is held, so writers of a channel do not queue behind each other's GIL turns."""
+        kinds, event_kinds, keys, bodies = (list(column) for column in zip(*self._pending, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT orchestrator_append_events(%s, %s, %s, %s, %s, %s)",
+                [self.channel, kinds, event_kinds, keys, bodies, digests],
+            )
+
+    def _append(self, digests: list[str]) -> None:
+        """The same in Python, for SQLite, whose writers are serialized by the database lock."""
         head = ChannelHead.objects.select_for_update().get(channel=self.channel)
         position, prev_hash = head.position, head.hash
-        # Taken under the head's lock, so that timestamps follow positions.
         timestamp = iso(now())
         rows = []
-        for asset_kind, event_kind, key, asset_json in self._pending:
+        for (kind, event_kind, key, body), digest in zip(self._pending, digests, strict=True):
             position += 1
-            digest = event_hash(
-                channel=self.channel,
-                position=position,
-                asset_kind=asset_kind,
-                event_kind=event_kind,
-                asset_key=key,
-                timestamp=timestamp,
-                asset_json=asset_json,
-                prev_hash=prev_hash,
-            )
+            link = link_hash(prev_hash=prev_hash, position=position, timestamp=timestamp, digest=digest)
             rows.append(
                 Event(
                     channel=self.channel,
                     position=position,
-                    asset_kind=asset_kind,
+                    asset_kind=kind,
                     event_kind=event_kind,
                     asset_key=key,
                     timestamp=timestamp,
-                    asset_json=asset_json,
+                    asset_json=body,
                     prev_hash=prev_hash,
-                    hash=digest,
+                    hash=link,
                 )
             )
-            prev_hash = digest
+            prev_hash = link
         Event.objects.bulk_create(rows, batch_size=2000)
-        if connection.vendor == "postgresql":
-            # Moves the head and queues the notification (delivered at commit) in one round trip.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"WITH moved AS (UPDATE {ChannelHead._meta.db_table} SET position = %s, hash = %s "
-                    f"WHERE channel = %s RETURNING channel) SELECT pg_notify(%s, channel) FROM moved",
-                    [position, prev_hash, self.channel, NOTIFY_CHANNEL],
-                )
-        else:
-            ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
-        channel = self.channel
-        transaction.on_commit(lambda: notifier.wake(channel))
-        self._pending.clear()
+        ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ answers into messages and its errors into gRPC statuses with an `error-code`."""
 import functools
 import logging
 import signal
+import sys
 import threading
 from concurrent import futures
 from pathlib import Path
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 256 * 1024 * 1024
 EVENT_BATCH = 500
 STOP_GRACE_S = 5
+SWITCH_INTERVAL_S = 0.0005
 
 
 def enum_name(message, field: str) -> str:
@@ -268,6 +270,10 @@ def start_listener() -> threading.Event | None:
 
 
 def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes, port_file: str = "") -> None:
+    # A transaction holds row locks (the channel head's above all) across several round trips, and
+    # after each it must win the GIL back from the other threads: with Python's default 5 ms switch
+    # interval, every other writer of the channel waits for those hand-overs.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     channels = Channels.from_file(settings.CHANNELS_FILE)
     ensure_channel_heads(channels.members)
     connection.close()

@@ -25,6 +25,10 @@ DATABASES = {
     "default": env.db_url("ORCHESTRATOR_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'orchestrator.sqlite3'}")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters travel apart from the statement: psycopg then neither quotes each value into the
+    # SQL text (slow for the arrays of bulk inserts) nor re-parses statements it has prepared.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue on SQLite's single lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}

@@ -1,5 +1,12 @@
 """The hash chain of a channel's events: each event's hash covers its content and the previous
-event's hash. The orchestrator computes it; every consumer recomputes it to detect tampering."""
+event's hash. The orchestrator computes it; every consumer recomputes it to detect tampering.
+
+    content_digest = sha256_hex(json [channel, asset_kind, event_kind, asset_key, asset_json])
+    hash           = sha256_hex(f"{prev_hash}|{position}|{timestamp}|{content_digest}")
+
+The content digest needs no position, so the orchestrator computes it before it takes the
+channel's lock; only the short link is computed under the lock (by the database itself on
+PostgreSQL)."""
 
 import hashlib
 import json
@@ -11,10 +18,20 @@ class ChainBroken(Exception):
     """An event does not follow the chain kept so far: rewritten, removed or reordered."""
 
 
+def content_digest(*, channel, asset_kind, event_kind, asset_key, asset_json) -> str:
+    content = [channel, asset_kind, event_kind, asset_key, asset_json]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+def link_hash(*, prev_hash: str, position: int, timestamp: str, digest: str) -> str:
+    return hashlib.sha256(f"{prev_hash}|{position}|{timestamp}|{digest}".encode()).hexdigest()
+
+
 def event_hash(*, channel, position, asset_kind, event_kind, asset_key, timestamp, asset_json, prev_hash) -> str:
-    content = [channel, position, asset_kind, event_kind, asset_key, timestamp, asset_json, prev_hash]
-    canonical = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    digest = content_digest(
+        channel=channel, asset_kind=asset_kind, event_kind=event_kind, asset_key=asset_key, asset_json=asset_json
+    )
+    return link_hash(prev_hash=prev_hash, position=position, timestamp=timestamp, digest=digest)
 
 
 class ChainVerifier:

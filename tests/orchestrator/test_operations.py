@@ -10,6 +10,7 @@ import pytest
 
 from devnet.orchestrator import REPO, OrchestratorProcess
 from devnet.postgres import create_database, drop_database
+from orchestrator_client.chain import ChainVerifier
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import CHANNELS, ORG1, ORG2
 from tests.orchestrator.conftest import Clients, World, new_key
@@ -61,10 +62,11 @@ def test_an_empty_database_migrates_to_the_latest_schema(tmp_path, authority, da
 
 
 def test_a_database_at_the_previous_migration_upgrades_and_keeps_its_data(tmp_path, authority, database):
+    """The server needs the latest schema, so the data is made first, then the database is
+    migrated back to the previous migration, and upgraded again."""
     latest, previous = latest_migration()
     process = OrchestratorProcess(tmp_path, database, CHANNELS, authority)
-    process.migrate(previous)
-    assert applied_migrations(database)[-1] == previous
+    process.migrate()
     process.start()
     try:
         clients = Clients(process)
@@ -73,12 +75,19 @@ def test_a_database_at_the_previous_migration_upgrades_and_keeps_its_data(tmp_pa
         clients(ORG2).register_tasks([world.train_task(plan)])
     finally:
         process.stop()
+    process.migrate(previous)
+    assert applied_migrations(database)[-1] == previous
     process.migrate()
     assert applied_migrations(database)[-1] == latest
     process.start()
     try:
         clients = Clients(process)
         assert clients(ORG2).get_compute_plan(plan).task_count == 1
+        clients(ORG2).register_tasks([world.train_task(plan)])
+        verifier = ChainVerifier()
+        for _ in clients(ORG1).subscribe(0, verifier=verifier, timeout=1):
+            pass
+        assert verifier.position > 10, "the chain continues across the upgrade"
     finally:
         process.stop()
 

@@ -1,0 +1,54 @@
+"""On PostgreSQL, events are appended by one database function: see EventLog._append_in_database.
+The link hash it computes is orchestrator_client.chain.link_hash, byte for byte."""
+
+from django.db import migrations
+
+CREATE = r"""
+CREATE OR REPLACE FUNCTION orchestrator_append_events(
+    p_channel text, p_asset_kinds text[], p_event_kinds text[], p_keys text[], p_bodies text[], p_digests text[]
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_position bigint;
+    v_prev text;
+    v_hash text;
+    v_timestamp text;
+BEGIN
+    SELECT position, hash INTO v_position, v_hash
+        FROM orchestrator_channelhead WHERE channel = p_channel FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING MESSAGE = 'unknown channel ' || p_channel;
+    END IF;
+    -- Taken under the head's lock, so that timestamps never decrease with positions.
+    v_timestamp := to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    FOR i IN 1 .. coalesce(array_length(p_asset_kinds, 1), 0) LOOP
+        v_position := v_position + 1;
+        v_prev := v_hash;
+        v_hash := encode(sha256(convert_to(v_prev || '|' || v_position || '|' || v_timestamp || '|' || p_digests[i], 'UTF8')), 'hex');
+        INSERT INTO orchestrator_event
+            (channel, position, asset_kind, event_kind, asset_key, timestamp, asset_json, prev_hash, hash)
+            VALUES (p_channel, v_position, p_asset_kinds[i], p_event_kinds[i], p_keys[i], v_timestamp,
+                    p_bodies[i], v_prev, v_hash);
+    END LOOP;
+    UPDATE orchestrator_channelhead SET position = v_position, hash = v_hash WHERE channel = p_channel;
+    PERFORM pg_notify('orchestrator_events', p_channel);
+    RETURN v_position;
+END
+$$;
+"""
+
+DROP = "DROP FUNCTION IF EXISTS orchestrator_append_events(text, text[], text[], text[], text[], text[])"
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orchestrator", "0002_task_status_indexes")]
+    operations = [migrations.RunPython(create, drop)]
