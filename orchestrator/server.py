@@ -153,7 +153,8 @@ class ComputeTaskService(Servicer, rpc.ComputeTaskServiceServicer):
 
     @unary(pb.ComputeTask)
     def ApplyTaskAction(self, caller, request):
-        return computetasks.apply_task_action(caller, request.key, enum_name(request, "action"))
+        action = enum_name(request, "action")
+        return computetasks.apply_task_action(caller, request.key, action, request.models, request.performances)
 
 
 class OutputService(Servicer, rpc.OutputServiceServicer):

@@ -157,6 +157,17 @@ class OrchestratorClient:
         """action: TASK_ACTION_EXECUTING (the worker claims it), TASK_ACTION_DONE or TASK_ACTION_CANCELED."""
         return self._call(self._tasks.ApplyTaskAction, api.TaskActionParam(key=key, action=action))
 
+    def complete_task(self, key: str, models: list[dict] = (), performances: list[dict] = ()) -> pb.ComputeTask:
+        """Registers the task's outputs and marks it Done in one transaction. Models as for
+        `register_models`; performances: compute_task_output_identifier, performance_value."""
+        request = api.TaskActionParam(
+            key=key,
+            action="TASK_ACTION_DONE",
+            models=[api.NewModel(compute_task_key=key, **model) for model in models],
+            performances=[api.NewPerformance(compute_task_key=key, **performance) for performance in performances],
+        )
+        return self._call(self._tasks.ApplyTaskAction, request)
+
     # Outputs
 
     def register_models(self, models: list[dict]) -> list[pb.Model]:

@@ -86,12 +86,16 @@ def get_task(caller: Caller, key: str) -> dict:
 
 
 @retry_on_conflict
-def apply_task_action(caller: Caller, key: str, action: str) -> dict:
+def apply_task_action(caller: Caller, key: str, action: str, models=(), performances=()) -> dict:
+    """`models` and `performances` (with TASK_ACTION_DONE only) are registered in the same
+    transaction as the Done: a task completes in one atomic write."""
+    if (models or performances) and action != "TASK_ACTION_DONE":
+        raise OrchestratorError("INVALID_FIELD", "outputs come with TASK_ACTION_DONE only")
     with recording(caller.channel) as events:
         if action == "TASK_ACTION_EXECUTING":
             return _start(caller, key, events)
         if action == "TASK_ACTION_DONE":
-            return _finish(caller, key, events)
+            return _finish(caller, key, events, models, performances)
         if action == "TASK_ACTION_CANCELED":
             return _cancel(caller, key, events)
         raise OrchestratorError("INVALID_FIELD", f"unknown task action {action}")
@@ -128,14 +132,26 @@ def _start(caller: Caller, key: str, events: EventLog) -> dict:
     return snapshots.compute_task(changed[0])
 
 
-def _finish(caller: Caller, key: str, events: EventLog) -> dict:
+def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=()) -> dict:
     """The worker marks its task Done once every output is registered; children follow."""
+    from orchestrator.ledger import outputs  # outputs fails tasks through this module
+
     task = _task_row(caller, key, "function__outputs")
     if task["worker"] != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may finish task {key}")
     if task["status"] != "STATUS_EXECUTING":
         raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot finish")
-    _check_outputs_registered(key, json.loads(task["function__outputs"]))
+    for new in (*models, *performances):
+        if new.compute_task_key != key:
+            raise OrchestratorError("INVALID_FIELD", f"an output of task {new.compute_task_key} sent with task {key}")
+    if models:
+        outputs.record_models(caller, models, events)
+    for performance in performances:
+        outputs.record_performance(caller, performance, events)
+    declared = json.loads(task["function__outputs"])
+    sent = {new.compute_task_output_identifier for new in (*models, *performances)}
+    if not set(declared) <= sent:
+        _check_outputs_registered(key, declared)
     changed = cascades.rows(
         f"UPDATE {cascades.TASKS} SET status = 'STATUS_DONE', end_date = %s "
         f"WHERE key = %s AND channel = %s AND worker = %s AND status = 'STATUS_EXECUTING' "

@@ -15,44 +15,47 @@ ERROR_TYPES = {"BUILD_ERROR", "EXECUTION_ERROR", "INTERNAL_ERROR"}
 @retry_on_conflict
 def register_models(caller: Caller, new_models) -> list[dict]:
     """The worker of an executing task registers the models it produced; a retry is harmless."""
-    keys = [check_key(new.key, "model key") for new in new_models]
-    check_unique(keys)
-    if not keys:
+    if not new_models:
         raise OrchestratorError("INVALID_FIELD", "no model to register")
     with recording(caller.channel) as events:
-        existing = {row.key: row for row in Model.objects.filter(key__in=keys)}
-        result = []
-        for key, new in zip(keys, new_models, strict=True):
-            task, declaration, output = _producing_task(
-                caller, new.compute_task_key, new.compute_task_output_identifier
+        return record_models(caller, new_models, events)
+
+
+def record_models(caller: Caller, new_models, events) -> list[dict]:
+    """Registers models in the caller's transaction (see `register_models`)."""
+    keys = [check_key(new.key, "model key") for new in new_models]
+    check_unique(keys)
+    existing = {row.key: row for row in Model.objects.filter(key__in=keys)}
+    result = []
+    for key, new in zip(keys, new_models, strict=True):
+        task, declaration, output = _producing_task(caller, new.compute_task_key, new.compute_task_output_identifier)
+        if declaration["kind"] != "ASSET_MODEL":
+            raise OrchestratorError(
+                "OUTPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a model"
             )
-            if declaration["kind"] != "ASSET_MODEL":
-                raise OrchestratorError(
-                    "INPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a model"
-                )
-            checksum, address = check_addressable(new.address, "model address")
-            row = Model(
-                key=key,
-                channel=caller.channel,
-                compute_task_id=task["key"],
-                identifier=new.compute_task_output_identifier,
-                owner=caller.org,
-                checksum=checksum,
-                address=address,
-                permissions=canonical(output["permissions"]["process"]),
-                creation_date=now(),
-            )
-            if key in existing:
-                result.append(_same_model_or_conflict(existing[key], row))
-                continue
-            siblings = Model.objects.filter(compute_task_id=task["key"], identifier=row.identifier).exists()
-            if siblings and not declaration["multiple"]:
-                raise OrchestratorError("CONFLICT", f"output {row.identifier!r} of task {task['key']} takes one model")
-            row.save(force_insert=True)
-            snapshot = snapshots.model(row)
-            events.created("ASSET_MODEL", key, snapshot)
-            result.append(snapshot)
-        return result
+        checksum, address = check_addressable(new.address, "model address")
+        row = Model(
+            key=key,
+            channel=caller.channel,
+            compute_task_id=task["key"],
+            identifier=new.compute_task_output_identifier,
+            owner=caller.org,
+            checksum=checksum,
+            address=address,
+            permissions=canonical(output["permissions"]["process"]),
+            creation_date=now(),
+        )
+        if key in existing:
+            result.append(_same_model_or_conflict(existing[key], row))
+            continue
+        siblings = Model.objects.filter(compute_task_id=task["key"], identifier=row.identifier).exists()
+        if siblings and not declaration["multiple"]:
+            raise OrchestratorError("CONFLICT", f"output {row.identifier!r} of task {task['key']} takes one model")
+        row.save(force_insert=True)
+        snapshot = snapshots.model(row)
+        events.created("ASSET_MODEL", key, snapshot)
+        result.append(snapshot)
+    return result
 
 
 def get_model(caller: Caller, key: str) -> dict:
@@ -91,28 +94,33 @@ def disable_model(caller: Caller, key: str) -> dict:
 @retry_on_conflict
 def register_performance(caller: Caller, new) -> dict:
     with recording(caller.channel) as events:
-        task, declaration, _ = _producing_task(caller, new.compute_task_key, new.compute_task_output_identifier)
-        if declaration["kind"] != "ASSET_PERFORMANCE":
-            raise OrchestratorError(
-                "INPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a performance"
-            )
-        existing = Performance.objects.filter(
-            compute_task_id=task["key"], identifier=new.compute_task_output_identifier
-        ).first()
-        if existing is not None:
-            if existing.value != new.performance_value:
-                raise OrchestratorError("CONFLICT", f"task {task['key']} already has this performance")
-            return snapshots.performance(existing)
-        row = Performance.objects.create(
-            channel=caller.channel,
-            compute_task_id=task["key"],
-            identifier=new.compute_task_output_identifier,
-            value=new.performance_value,
-            creation_date=now(),
+        return record_performance(caller, new, events)
+
+
+def record_performance(caller: Caller, new, events) -> dict:
+    """Registers a performance in the caller's transaction (see `register_performance`)."""
+    task, declaration, _ = _producing_task(caller, new.compute_task_key, new.compute_task_output_identifier)
+    if declaration["kind"] != "ASSET_PERFORMANCE":
+        raise OrchestratorError(
+            "OUTPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a performance"
         )
-        snapshot = snapshots.performance(row)
-        events.created("ASSET_PERFORMANCE", task["key"], snapshot)
-        return snapshot
+    existing = Performance.objects.filter(
+        compute_task_id=task["key"], identifier=new.compute_task_output_identifier
+    ).first()
+    if existing is not None:
+        if existing.value != new.performance_value:
+            raise OrchestratorError("CONFLICT", f"task {task['key']} already has this performance")
+        return snapshots.performance(existing)
+    row = Performance.objects.create(
+        channel=caller.channel,
+        compute_task_id=task["key"],
+        identifier=new.compute_task_output_identifier,
+        value=new.performance_value,
+        creation_date=now(),
+    )
+    snapshot = snapshots.performance(row)
+    events.created("ASSET_PERFORMANCE", task["key"], snapshot)
+    return snapshot
 
 
 @retry_on_conflict

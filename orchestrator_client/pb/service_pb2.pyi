@@ -234,12 +234,16 @@ class RegisterTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[_assets_pb2.ComputeTask, _Mapping]]] = ...) -> None: ...
 
 class TaskActionParam(_message.Message):
-    __slots__ = ("key", "action")
+    __slots__ = ("key", "action", "models", "performances")
     KEY_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    PERFORMANCES_FIELD_NUMBER: _ClassVar[int]
     key: str
     action: TaskAction
-    def __init__(self, key: _Optional[str] = ..., action: _Optional[_Union[TaskAction, str]] = ...) -> None: ...
+    models: _containers.RepeatedCompositeFieldContainer[NewModel]
+    performances: _containers.RepeatedCompositeFieldContainer[NewPerformance]
+    def __init__(self, key: _Optional[str] = ..., action: _Optional[_Union[TaskAction, str]] = ..., models: _Optional[_Iterable[_Union[NewModel, _Mapping]]] = ..., performances: _Optional[_Iterable[_Union[NewPerformance, _Mapping]]] = ...) -> None: ...
 
 class NewModel(_message.Message):
     __slots__ = ("key", "compute_task_key", "compute_task_output_identifier", "address")

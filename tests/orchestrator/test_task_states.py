@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestrator_client import Conflict, InvalidRequest, InvalidTransition, PermissionDenied
+from orchestrator_client import Conflict, InvalidRequest, InvalidTransition, NotFound, PermissionDenied
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import ORG1, ORG2, ORG3
 from tests.orchestrator.conftest import ADDRESS, new_key, output, permission
@@ -340,3 +340,22 @@ def test_a_transient_model_is_disabled_only_when_its_consumers_have_ended(world)
         world.client(ORG2).disable_model(model.key)
     world.run(child["key"], worker=ORG2)
     assert client.disable_model(model.key).disabled
+
+
+def test_a_task_completes_with_its_outputs_in_one_atomic_write(world):
+    plan = world.plan()
+    parent = world.train_task(plan)
+    child = world.aggregate_task(plan, [parent["key"]])
+    register(world, parent, child)
+    client = world.client(ORG1)
+    client.apply_task_action(parent["key"], "TASK_ACTION_EXECUTING")
+    model = {"key": new_key(), "compute_task_output_identifier": "model", "address": ADDRESS}
+    with pytest.raises(InvalidRequest):
+        client.complete_task(parent["key"], models=[model | {"address": {"checksum": "", "storage_address": ""}}])
+    assert status(world, parent["key"]) == pb.STATUS_EXECUTING, "a refused completion leaves the task as it was"
+    with pytest.raises(NotFound):
+        client.get_model(model["key"])
+    done = client.complete_task(parent["key"], models=[model])
+    assert done.status == pb.STATUS_DONE
+    assert client.get_model(model["key"]).compute_task_key == parent["key"]
+    assert status(world, child["key"]) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
