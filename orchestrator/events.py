@@ -5,6 +5,7 @@ which is held until commit: positions then have no gaps and follow commit order,
 sequence would not give. Each event's hash chains it to its channel's previous event."""
 
 import functools
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -57,12 +58,10 @@ class EventLog:
         """One round trip (migration 0003's function): lock the head, number, chain and insert the
         events, move the head, notify. The head's lock is held until commit, and no Python runs
         while it is held, so writers of a channel do not queue behind each other's GIL turns."""
-        kinds, event_kinds, keys, bodies = (list(column) for column in zip(*self._pending, strict=True))
+        # One JSON document rather than text arrays: psycopg quotes array elements in Python.
+        events = json.dumps([[*event, digest] for event, digest in zip(self._pending, digests, strict=True)])
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT orchestrator_append_events(%s, %s, %s, %s, %s, %s)",
-                [self.channel, kinds, event_kinds, keys, bodies, digests],
-            )
+            cursor.execute("SELECT orchestrator_append_events(%s, %s)", [self.channel, events])
 
     def _append(self, digests: list[str]) -> None:
         """The same in Python, for SQLite, whose writers are serialized by the database lock."""
@@ -135,18 +134,13 @@ def ensure_channel_heads(channels) -> None:
 
 
 def events_after(channel: str, position: int, limit: int) -> list[dict]:
-    return list(
-        Event.objects.filter(channel=channel, position__gt=position)
-        .order_by("position")
-        .values(
-            "channel",
-            "position",
-            "asset_kind",
-            "event_kind",
-            "asset_key",
-            "timestamp",
-            "asset_json",
-            "prev_hash",
-            "hash",
-        )[:limit]
-    )
+    """The channel's events after `position`, in order (raw SQL: streams call it often)."""
+    columns = ("channel", "position", "asset_kind", "event_kind", "asset_key", "timestamp", "asset_json",
+               "prev_hash", "hash")  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {Event._meta.db_table} WHERE channel = %s AND position > %s "
+            f"ORDER BY position LIMIT %s",
+            [channel, position, limit],
+        )
+        return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]

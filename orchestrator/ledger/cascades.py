@@ -131,6 +131,21 @@ def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict
     return plan_row(plan_key)
 
 
+def insert_rows(model, rows: list[dict]) -> None:
+    """Inserts many rows (dicts of column values): COPY on PostgreSQL, where Django's bulk insert
+    would quote every value of its arrays in Python; bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+        return
+    columns = list(rows[0])
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+
+
 def lock_for_share(model, keys) -> None:
     """Share-locks rows that a transaction reads and relies on (PostgreSQL; SQLite serializes
     writers on its own)."""
