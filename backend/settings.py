@@ -58,6 +58,21 @@ UPLOAD_MAX_BYTES = env_int("BACKEND_UPLOAD_MAX_BYTES", 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BACKEND_REQUEST_MAX_MEMORY_BYTES", 100 * 1024**2)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("BACKEND_REQUEST_MAX_FIELDS", 1_000_000)
 
+# Files (docs/backend.md, "Files"): archives users upload, data already on this server.
+
+ARCHIVE_MAX_EXPANDED_BYTES = env_int("BACKEND_ARCHIVE_MAX_EXPANDED_BYTES", 10 * 1024**3)
+ARCHIVE_MAX_MEMBERS = env_int("BACKEND_ARCHIVE_MAX_MEMBERS", 100_000)
+
+
+def _server_data_roots(roots: list[str]) -> list[str]:
+    relative = [root for root in roots if not os.path.isabs(root)]
+    if relative:
+        raise ImproperlyConfigured(f"BACKEND_SERVER_DATA_ROOTS: roots must be absolute paths, not {relative}")
+    return roots
+
+
+SERVER_DATA_ROOTS = _server_data_roots(env_list("BACKEND_SERVER_DATA_ROOTS", []))
+
 # The orchestrator (substrapp/orchestration.py): PEM files for mutual TLS.
 
 ORCHESTRATOR_ADDRESS = env_str("ORCHESTRATOR_ADDRESS", "")
@@ -148,11 +163,38 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def _file_storage() -> dict:
+    """The filesystem under the data directory, or an S3 bucket when BACKEND_S3_BUCKET is set."""
+    bucket = env_str("BACKEND_S3_BUCKET", "")
+    endpoint_url = env_str("BACKEND_S3_ENDPOINT_URL", "")
+    if not bucket:
+        if endpoint_url:
+            raise ImproperlyConfigured("BACKEND_S3_ENDPOINT_URL is set but not BACKEND_S3_BUCKET")
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(DATA_DIR / "storage")},
+        }
+    return {
+        "BACKEND": "substrapp.s3storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            # None: boto3 finds credentials itself (AWS_* variables, an instance role).
+            "access_key": env_text("BACKEND_S3_ACCESS_KEY").strip() or None,
+            "secret_key": env_text("BACKEND_S3_SECRET_KEY").strip() or None,
+            "region_name": env_str("BACKEND_S3_REGION", "us-east-1"),
+            "signature_version": "s3v4",
+            # MinIO and SeaweedFS name buckets in the path, not in the host name.
+            "addressing_style": "path" if endpoint_url else None,
+            # Bytes only: no type guessed from the name, and no Content-Encoding for a .tar.gz.
+            "object_parameters": {"ContentType": "application/octet-stream"},
+        },
+    }
+
+
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "storage")},
-    },
+    "default": _file_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_URL = "static/"

@@ -17,6 +17,9 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 import orchestrator_client
+from substrapp.archives import ArchiveError
+from substrapp.serverpaths import ServerPathError
+from substrapp.storage import UploadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,12 @@ class Conflict(ApiError):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "It already exists."
     default_code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The file is too large."
+    default_code = "too_large"
 
 
 class OrchestratorUnavailable(ApiError):
@@ -71,6 +80,11 @@ def _as_api_exception(exc):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    # The file layer's refusals (substrapp.storage, archives, serverpaths) are the user's input.
+    if isinstance(exc, UploadTooLarge):
+        return PayloadTooLarge(str(exc))
+    if isinstance(exc, ArchiveError | ServerPathError):
+        return BadRequest(str(exc), code=exc.code)
     if isinstance(exc, orchestrator_client.Unavailable):
         return OrchestratorUnavailable()
     if isinstance(exc, orchestrator_client.OrchestratorError):

@@ -114,3 +114,12 @@ def user(db):
 def other_admin(db):
     """An admin of the other channel."""
     return make_user("charlie", channel="otherchannel", role="ADMIN")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 server (SeaweedFS) for the session; each test takes a bucket of its own."""
+    from devnet.s3 import S3Server
+
+    with S3Server() as server:
+        yield server

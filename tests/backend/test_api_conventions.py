@@ -5,6 +5,9 @@ from rest_framework.exceptions import ValidationError
 
 import orchestrator_client
 from substrapp.api.errors import Conflict, exception_handler
+from substrapp.archives import ArchiveError
+from substrapp.serverpaths import ServerPathError
+from substrapp.storage import UploadTooLarge
 from tests.backend.conftest import client_of, make_user
 
 SDK_HEADERS = {"HTTP_ACCEPT": "application/json;version=0.0"}
@@ -105,3 +108,17 @@ def test_nested_validation_errors_read_as_one_message_and_keep_their_fields():
         "permissions": {"authorized_ids": ["Unknown organization."]},
         "name": ["Too long."],
     }
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (UploadTooLarge(1024), 413, "too_large"),
+        (ArchiveError("'../evil': a member may not climb out of the archive with '..'."), 400, "invalid_archive"),
+        (ServerPathError("'/etc' is not inside a folder this organization allows data from."), 400, "invalid_path"),
+    ],
+)
+def test_the_file_layers_refusals_become_4xx_with_their_message(error, status, code):
+    response = exception_handler(error, {})
+
+    assert (response.status_code, response.data) == (status, {"detail": str(error), "code": code})
