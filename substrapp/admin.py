@@ -1,6 +1,6 @@
 """The Django admin. Channel admins (role ADMIN, hence staff) manage the users of their own channel
 here, channel and role in the user's own form; superusers see every channel, the peers, the
-mirrored organizations and the API tokens."""
+mirrored organizations, the event cursors and the API tokens."""
 
 from django import forms
 from django.contrib import admin
@@ -8,7 +8,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from substrapp.channels import channel_names
-from substrapp.models import ExpiringToken, IncomingPeer, Organization, OutgoingPeer, UserChannel, channel_of
+from substrapp.models import (
+    ChannelCursor,
+    ExpiringToken,
+    IncomingPeer,
+    Organization,
+    OutgoingPeer,
+    UserChannel,
+    channel_of,
+)
 from substrapp.models import is_channel_admin as _is_channel_admin
 
 User = get_user_model()
@@ -131,3 +139,12 @@ class ExpiringTokenAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "created", "expires_at")
     list_select_related = ("user",)
     fields = ("id", "user", "created", "expires_at")
+
+
+@admin.register(ChannelCursor)
+class ChannelCursorAdmin(ReadOnlyAdmin):
+    """Deleting a cursor makes the consumer apply the channel's events again from the first one,
+    verifying the whole chain (applying an event twice changes nothing)."""
+
+    list_display = ("channel", "position", "hash", "updated_at")
+    fields = ("channel", "position", "hash", "updated_at")

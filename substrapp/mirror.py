@@ -1,0 +1,251 @@
+"""The local mirror: orchestrator asset snapshots saved as rows, idempotently.
+
+A snapshot is an asset as the orchestrator describes it: the `asset_json` of an event, or a gRPC
+answer turned into a dict by `snapshot_of`. `save_snapshots` inserts each one, or overwrites the
+row of the same key with it, so saving a snapshot twice changes nothing. It writes only the
+snapshot's own columns: the local ones (`*_file`, `server_path`) are left as they are, so the
+consumer and the registration endpoints can both save the same asset in any order.
+
+    save_snapshots("mychannel", "ASSET_COMPUTE_PLAN", [snapshot_of(client.register_compute_plan(...))])
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.dateparse import parse_datetime
+from google.protobuf import json_format
+
+from substrapp.models import (
+    ComputePlan,
+    ComputeTask,
+    DataManager,
+    DataSample,
+    FailureReport,
+    Function,
+    Model,
+    Organization,
+    Performance,
+)
+
+
+def snapshot_of(message) -> dict:
+    """A protobuf asset (a gRPC answer) as the snapshot dict its event would carry."""
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def _date(value: str):
+    """Snapshot dates are RFC 3339 UTC text, `""` when unset."""
+    return parse_datetime(value) if value else None
+
+
+def _addressable(prefix: str, addressable: dict) -> dict:
+    return {f"{prefix}_checksum": addressable["checksum"], f"{prefix}_address": addressable["storage_address"]}
+
+
+def _error_type(value: str) -> str | None:
+    return None if value in ("", "ERROR_TYPE_UNSPECIFIED") else value
+
+
+def organization_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "channel": channel,
+        "org_id": snapshot["id"],
+        "address": snapshot["address"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def data_manager_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "name": snapshot["name"],
+        "owner": snapshot["owner"],
+        "permissions": snapshot["permissions"],
+        **_addressable("opener", snapshot["opener"]),
+        **_addressable("description", snapshot["description"]),
+        "type": snapshot["type"],
+        "metadata": snapshot["metadata"],
+        "logs_permission": snapshot["logs_permission"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def data_sample_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "owner": snapshot["owner"],
+        "checksum": snapshot["checksum"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def function_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "name": snapshot["name"],
+        "owner": snapshot["owner"],
+        "permissions": snapshot["permissions"],
+        **_addressable("description", snapshot["description"]),
+        **_addressable("archive", snapshot["archive"]),
+        "metadata": snapshot["metadata"],
+        "inputs": snapshot["inputs"],
+        "outputs": snapshot["outputs"],
+        "status": snapshot["status"],
+        "image": snapshot["image"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+PLAN_DATES = ("creation_date", "start_date", "end_date", "cancelation_date", "failure_date")
+
+
+def compute_plan_fields(channel: str, snapshot: dict) -> dict:
+    # task_count and done_count are left out: they may lag in plan events (models/computeplans.py).
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "name": snapshot["name"],
+        "owner": snapshot["owner"],
+        "tag": snapshot["tag"],
+        "metadata": snapshot["metadata"],
+        "status": snapshot["status"],
+        "failed_task_key": snapshot["failed_task_key"] or None,
+        **{field: _date(snapshot[field]) for field in PLAN_DATES},
+    }
+
+
+def compute_task_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "function_id": snapshot["function_key"],
+        "compute_plan_id": snapshot["compute_plan_key"],
+        "owner": snapshot["owner"],
+        "worker": snapshot["worker"],
+        "rank": int(snapshot["rank"]),
+        "status": snapshot["status"],
+        "tag": snapshot["tag"],
+        "metadata": snapshot["metadata"],
+        "inputs": snapshot["inputs"],
+        "outputs": snapshot["outputs"],
+        "logs_permission": snapshot["logs_permission"],
+        "parent_task_keys": snapshot["parent_task_keys"],
+        "error_type": _error_type(snapshot["error_type"]),
+        "creation_date": _date(snapshot["creation_date"]),
+        "start_date": _date(snapshot["start_date"]),
+        "end_date": _date(snapshot["end_date"]),
+    }
+
+
+def model_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "key": snapshot["key"],
+        "channel": channel,
+        "compute_task_id": snapshot["compute_task_key"],
+        "compute_task_output_identifier": snapshot["compute_task_output_identifier"],
+        "checksum": snapshot["address"]["checksum"],
+        "address": snapshot["address"]["storage_address"],
+        "permissions": snapshot["permissions"],
+        "owner": snapshot["owner"],
+        "disabled": snapshot["disabled"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def performance_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "channel": channel,
+        "compute_task_id": snapshot["compute_task_key"],
+        "compute_task_output_identifier": snapshot["compute_task_output_identifier"],
+        "performance_value": float(snapshot["performance_value"]),
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def failure_report_fields(channel: str, snapshot: dict) -> dict:
+    return {
+        "asset_key": snapshot["asset_key"],
+        "channel": channel,
+        "asset_kind": snapshot["asset_kind"],
+        "error_type": snapshot["error_type"],
+        "logs_checksum": snapshot["logs_address"]["checksum"],
+        "logs_address": snapshot["logs_address"]["storage_address"],
+        "owner": snapshot["owner"],
+        "creation_date": _date(snapshot["creation_date"]),
+    }
+
+
+def link_data_samples(snapshots: list[dict]) -> None:
+    """Makes each sample's data managers exactly its snapshot's `data_manager_keys`."""
+    link = DataSample.data_managers.through
+    wanted = {(s["key"], key) for s in snapshots for key in s["data_manager_keys"]}
+    existing = link.objects.filter(datasample_id__in={s["key"] for s in snapshots})
+    pairs = existing.values_list("pk", "datasample_id", "datamanager_id")
+    stale = [pk for pk, sample, manager in pairs if (sample, manager) not in wanted]
+    if stale:
+        link.objects.filter(pk__in=stale).delete()
+    link.objects.bulk_create(
+        [link(datasample_id=sample, datamanager_id=manager) for sample, manager in sorted(wanted)],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class AssetMirror:
+    """How one asset kind is kept: its model, the columns that identify a row, the row of a
+    snapshot, and what else a snapshot sets (relations)."""
+
+    model: type[models.Model]
+    unique_fields: tuple[str, ...]
+    fields: Callable[[str, dict], dict]
+    relate: Callable[[list[dict]], None] | None = None
+
+    def identity(self, row: dict) -> tuple:
+        return tuple(row[name] for name in self.unique_fields)
+
+
+MIRRORS = {
+    "ASSET_ORGANIZATION": AssetMirror(Organization, ("channel", "org_id"), organization_fields),
+    "ASSET_DATA_MANAGER": AssetMirror(DataManager, ("key",), data_manager_fields),
+    "ASSET_DATA_SAMPLE": AssetMirror(DataSample, ("key",), data_sample_fields, link_data_samples),
+    "ASSET_FUNCTION": AssetMirror(Function, ("key",), function_fields),
+    "ASSET_COMPUTE_PLAN": AssetMirror(ComputePlan, ("key",), compute_plan_fields),
+    "ASSET_COMPUTE_TASK": AssetMirror(ComputeTask, ("key",), compute_task_fields),
+    "ASSET_MODEL": AssetMirror(Model, ("key",), model_fields),
+    "ASSET_PERFORMANCE": AssetMirror(
+        Performance, ("compute_task_id", "compute_task_output_identifier"), performance_fields
+    ),
+    "ASSET_FAILURE_REPORT": AssetMirror(FailureReport, ("asset_key",), failure_report_fields),
+}
+
+
+class UnknownAssetKind(ValueError):
+    pass
+
+
+def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict]) -> None:
+    """Upserts snapshots of one asset kind, in one statement; for one asset, the last one wins."""
+    try:
+        mirror = MIRRORS[asset_kind]
+    except KeyError:
+        raise UnknownAssetKind(f"no mirror for asset kind {asset_kind!r}") from None
+    # One INSERT … ON CONFLICT cannot touch a row twice: keep each asset's last snapshot.
+    latest = {}
+    for snapshot in snapshots:
+        row = mirror.fields(channel, snapshot)
+        latest[mirror.identity(row)] = (row, snapshot)
+    rows = [row for row, _ in latest.values()]
+    mirror.model.objects.bulk_create(
+        [mirror.model(**row) for row in rows],
+        update_conflicts=True,
+        unique_fields=mirror.unique_fields,
+        update_fields=[name for name in rows[0] if name not in mirror.unique_fields],
+    )
+    if mirror.relate is not None:
+        mirror.relate([snapshot for _, snapshot in latest.values()])
