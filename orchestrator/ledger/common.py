@@ -1,7 +1,7 @@
 """Helpers shared by the asset families: caller identity, validation, permissions, dates."""
 
 import json
-import uuid
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,14 +45,15 @@ def canonical(document) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def check_key(key: str, what: str = "key") -> str:
-    try:
-        parsed = uuid.UUID(key)
-    except (ValueError, TypeError, AttributeError):
-        raise OrchestratorError("INVALID_KEY", f"{what} {key!r} is not a UUID") from None
-    if str(parsed) != key.lower():
+    """A UUID in its canonical hyphenated form (either case), returned in lower case."""
+    lowered = key.lower() if isinstance(key, str) else ""
+    if not CANONICAL_UUID.fullmatch(lowered):
         raise OrchestratorError("INVALID_KEY", f"{what} {key!r} is not a UUID in its canonical form")
-    return str(parsed)
+    return lowered
 
 
 def check_unique(keys, what: str = "key") -> None:

@@ -360,16 +360,16 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
     rows, edges, snapshots_by_key = [], [], {}
     tasks_per_plan: dict[str, int] = {}
     for spec in ordered:
-        row = _validated_row(caller, spec, context, created_at)
+        row, snapshot = _validated_row(caller, spec, context, created_at)
         rows.append(row)
         edges += [{"child_id": spec.key, "parent_id": parent} for parent in spec.parent_keys]
         tasks_per_plan[spec.plan_key] = tasks_per_plan.get(spec.plan_key, 0) + 1
         # Later tasks of the batch see this one as a known parent.
         context.parents[spec.key] = {
             **{key: row[key] for key in ("function_id", "status", "rank", "worker", "compute_plan_id")},
-            "outputs": json.loads(row["outputs"]),
+            "outputs": snapshot["outputs"],
         }
-        snapshots_by_key[spec.key] = snapshots.compute_task(row)
+        snapshots_by_key[spec.key] = snapshot
     cascades.insert_rows(ComputeTask, rows)
     cascades.insert_rows(TaskParent, edges)
     for spec in ordered:
@@ -389,7 +389,11 @@ def _count_new_tasks(plan_key: str, count: int, before: dict, events: EventLog) 
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(after))
 
 
-def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, created_at) -> dict:
+JSON_COLUMNS = ("metadata", "inputs", "outputs", "logs_permission", "parent_task_keys")
+
+
+def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, created_at) -> tuple[dict, dict]:
+    """The task's row (JSON columns as canonical text) and its snapshot."""
     key = spec.key
     plan = context.plans.get(spec.plan_key)
     if plan is None:
@@ -417,7 +421,7 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
         status = INITIAL_STATUS_BY_FUNCTION[function["status"]]
     else:
         status = WAITING_PARENTS if parents_not_done else TODO
-    return {
+    values = {
         "key": key,
         "channel": caller.channel,
         "compute_plan_id": spec.plan_key,
@@ -427,11 +431,11 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
         "rank": rank,
         "status": status,
         "tag": spec.tag,
-        "metadata": canonical(spec.metadata),
-        "inputs": canonical(spec.inputs),
-        "outputs": canonical(outputs),
-        "logs_permission": canonical(logs_permission),
-        "parent_task_keys": canonical(spec.parent_keys),
+        "metadata": spec.metadata,
+        "inputs": spec.inputs,
+        "outputs": outputs,
+        "logs_permission": logs_permission,
+        "parent_task_keys": spec.parent_keys,
         "pending_parents": parents_not_done,
         "error_type": "",
         "spec_hash": spec.spec_hash,
@@ -439,6 +443,9 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
         "start_date": None,
         "end_date": None,
     }
+    # The snapshot is built from the values themselves, not parsed back from the stored text.
+    row = {**values, **{column: canonical(values[column]) for column in JSON_COLUMNS}}
+    return row, snapshots.compute_task(values)
 
 
 def _check_may_process(caller: Caller, spec: TaskSpec, permission: dict, what: str) -> None:
