@@ -17,7 +17,9 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 import orchestrator_client
+from substrapp import computation
 from substrapp.archives import ArchiveError
+from substrapp.assetfiles import FileAccessDenied, FileElsewhere
 from substrapp.serverpaths import ServerPathError
 from substrapp.storage import UploadTooLarge
 
@@ -50,6 +52,12 @@ class PayloadTooLarge(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The file is too large."
     default_code = "too_large"
+
+
+class NotImplementedHere(ApiError):
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+    default_detail = "Not implemented."
+    default_code = "not_implemented"
 
 
 class OrchestratorUnavailable(ApiError):
@@ -85,6 +93,20 @@ def _as_api_exception(exc):
         return PayloadTooLarge(str(exc))
     if isinstance(exc, ArchiveError | ServerPathError):
         return BadRequest(str(exc), code=exc.code)
+    if isinstance(exc, FileAccessDenied):
+        return exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, FileElsewhere):
+        return NotImplementedHere(str(exc), code=exc.code)
+    if isinstance(exc, FileNotFoundError):
+        return exceptions.NotFound("The file is missing from this organization's storage.")
+    if isinstance(exc, computation.RegistrationRefused):
+        return BadRequest(exc.message, code=(exc.code or "invalid").lower())
+    if isinstance(exc, computation.Conflict):
+        return Conflict(exc.message, key=exc.key)
+    if isinstance(exc, computation.NotPermitted):
+        return exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, computation.NotAvailable):
+        return exceptions.NotFound(str(exc))
     if isinstance(exc, orchestrator_client.Unavailable):
         return OrchestratorUnavailable()
     if isinstance(exc, orchestrator_client.OrchestratorError):

@@ -1,6 +1,10 @@
 import datetime
 
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from substrapp.addresses import public_url
 
 
 class IsoDateTimeField(serializers.DateTimeField):
@@ -11,3 +15,24 @@ class IsoDateTimeField(serializers.DateTimeField):
         if value is None:
             return None
         return value.astimezone(datetime.UTC).isoformat()
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {"checksum": {"type": "string"}, "storage_address": {"type": "string", "format": "uri"}},
+        "required": ["checksum", "storage_address"],
+    }
+)
+class FileReferenceField(serializers.Field):
+    """An asset's file as the SDK reads it, `{checksum, storage_address}`, the address being the
+    route of this backend that serves it (`route`, a URL name taking the asset's key)."""
+
+    def __init__(self, prefix: str, route: str, **kwargs):
+        self.prefix = prefix
+        self.route = route
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, asset):
+        address = public_url(self.context["request"], reverse(self.route, args=[asset.key]))
+        return {"checksum": getattr(asset, f"{self.prefix}_checksum"), "storage_address": address}

@@ -1,6 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from substrapp.api.views.datasets import DataManagerViewSet, DataSampleViewSet
+from substrapp.api.views.functions import FunctionViewSet
 from substrapp.api.views.info import InfoView
 from substrapp.api.views.organizations import OrganizationListView
 from substrapp.api.views.tokens import ActiveTokenView, LoginView
@@ -8,6 +10,9 @@ from substrapp.api.views.users import UserViewSet
 
 router = SimpleRouter()
 router.register("users", UserViewSet, basename="user")
+router.register("data_manager", DataManagerViewSet, basename="data_manager")
+router.register("data_sample", DataSampleViewSet, basename="data_sample")
+router.register("function", FunctionViewSet, basename="function")
 
 urlpatterns = [
     path("api-token-auth/", LoginView.as_view(), name="api-token-auth"),
@@ -15,4 +20,5 @@ urlpatterns = [
     path("info/", InfoView.as_view(), name="info"),
     path("organization/", OrganizationListView.as_view(), name="organization-list"),
     *router.urls,
+    path("", include("substrapp.api.compute_urls")),
 ]

@@ -1,0 +1,140 @@
+"""`substra.sdk.models.ComputePlan` (docs/sdk-contract.md §6.6), and the plan the SDK posts."""
+
+import dataclasses
+
+from rest_framework import serializers
+
+from substrapp.api.fields import IsoDateTimeField
+from substrapp.models import ComputePlan, ComputeTask, TaskCounts
+
+PLAN_ENDED = ("PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED")
+
+
+class ComputePlanListSerializer(serializers.ListSerializer):
+    """Counts the tasks of a whole page of plans in one query."""
+
+    def to_representation(self, data):
+        plans = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["counts"] = ComputeTask.objects.counts_by_plan([plan.key for plan in plans])
+        return super().to_representation(plans)
+
+
+class ComputePlanSerializer(serializers.ModelSerializer):
+    creation_date = IsoDateTimeField()
+    start_date = IsoDateTimeField()
+    end_date = IsoDateTimeField()
+    estimated_end_date = serializers.SerializerMethodField()
+    duration = serializers.SerializerMethodField()
+    task_count = serializers.SerializerMethodField()
+    waiting_builder_slot_count = serializers.SerializerMethodField()
+    building_count = serializers.SerializerMethodField()
+    waiting_parent_tasks_count = serializers.SerializerMethodField()
+    waiting_executor_slot_count = serializers.SerializerMethodField()
+    executing_count = serializers.SerializerMethodField()
+    done_count = serializers.SerializerMethodField()
+    failed_count = serializers.SerializerMethodField()
+    canceled_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ComputePlan
+        list_serializer_class = ComputePlanListSerializer
+        fields = [
+            "key",
+            "name",
+            "owner",
+            "tag",
+            "metadata",
+            "status",
+            "failed_task_key",
+            "creation_date",
+            "start_date",
+            "end_date",
+            "estimated_end_date",
+            "duration",
+            *(field.name for field in dataclasses.fields(TaskCounts)),
+        ]
+
+    def counts(self, plan) -> TaskCounts:
+        counts = self.context.get("counts")
+        if counts is None or plan.key not in counts:
+            counts = self.context["counts"] = ComputeTask.objects.counts_by_plan([plan.key])
+        return counts[plan.key]
+
+    def get_estimated_end_date(self, plan) -> str | None:
+        # Known once the plan has ended; no estimate is made while it runs.
+        return IsoDateTimeField().to_representation(plan.end_date if plan.status in PLAN_ENDED else None)
+
+    def get_duration(self, plan) -> int | None:
+        if plan.start_date is None or plan.end_date is None:
+            return None
+        return int((plan.end_date - plan.start_date).total_seconds())
+
+    def get_task_count(self, plan) -> int:
+        return self.counts(plan).task_count
+
+    def get_waiting_builder_slot_count(self, plan) -> int:
+        return self.counts(plan).waiting_builder_slot_count
+
+    def get_building_count(self, plan) -> int:
+        return self.counts(plan).building_count
+
+    def get_waiting_parent_tasks_count(self, plan) -> int:
+        return self.counts(plan).waiting_parent_tasks_count
+
+    def get_waiting_executor_slot_count(self, plan) -> int:
+        return self.counts(plan).waiting_executor_slot_count
+
+    def get_executing_count(self, plan) -> int:
+        return self.counts(plan).executing_count
+
+    def get_done_count(self, plan) -> int:
+        return self.counts(plan).done_count
+
+    def get_failed_count(self, plan) -> int:
+        return self.counts(plan).failed_count
+
+    def get_canceled_count(self, plan) -> int:
+        return self.counts(plan).canceled_count
+
+
+class NewComputePlanSerializer(serializers.Serializer):
+    """What `add_compute_plan` and `add_task` post; the embedded `tasks` come again through
+    `bulk_create` and are ignored here."""
+
+    key = serializers.UUIDField()
+    name = serializers.CharField(max_length=100)
+    tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, default="")
+    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True), allow_null=True, default=dict)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        return {
+            "key": str(values["key"]),
+            "name": values["name"],
+            "tag": values["tag"] or "",
+            "metadata": values["metadata"] or {},
+        }
+
+
+class RenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class PerformanceTaskSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    rank = serializers.IntegerField()
+    worker = serializers.CharField()
+    round_idx = serializers.IntegerField(allow_null=True)
+    function_key = serializers.CharField()
+
+
+class PerformanceRowSerializer(serializers.Serializer):
+    compute_task = PerformanceTaskSerializer()
+    identifier = serializers.CharField()
+    perf = serializers.FloatField()
+
+
+class PerformancesSerializer(serializers.Serializer):
+    """Every performance of a plan at once: `get_performances` never follows `next`."""
+
+    results = PerformanceRowSerializer(many=True)

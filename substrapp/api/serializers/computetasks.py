@@ -1,0 +1,196 @@
+"""`substra.sdk.models.Task` (docs/sdk-contract.md §6.5), the tasks `bulk_create` receives, and a
+task's input and output assets (§6.11)."""
+
+from rest_framework import serializers
+
+from substrapp.addresses import public_url
+from substrapp.api.fields import IsoDateTimeField
+from substrapp.api.serializers.outputs import FileSerializer, OutModelSerializer, PerformanceSerializer
+from substrapp.models import ComputeTask, DataManager, DataSample, Function
+
+# Responses
+
+
+class TaskFunctionSerializer(serializers.ModelSerializer):
+    """The full `Function` the SDK wants inside each task."""
+
+    description = serializers.SerializerMethodField()
+    archive = serializers.SerializerMethodField()
+    inputs = serializers.SerializerMethodField()
+    creation_date = IsoDateTimeField()
+
+    class Meta:
+        model = Function
+        fields = ["key", "name", "owner", "permissions", "metadata", "creation_date", "inputs", "outputs", "status"]
+        fields += ["description", "archive"]
+
+    def get_description(self, function) -> FileSerializer:
+        return self._file(function.description_checksum, f"/function/{function.key}/description/")
+
+    def get_archive(self, function) -> FileSerializer:
+        return self._file(function.archive_checksum, f"/function/{function.key}/file/")
+
+    def get_inputs(self, function) -> dict:
+        # The SDK indexes all three keys of each input.
+        return {
+            identifier: {
+                "kind": spec["kind"],
+                "optional": spec.get("optional", False),
+                "multiple": spec.get("multiple", False),
+            }
+            for identifier, spec in function.inputs.items()
+        }
+
+    def _file(self, checksum, path):
+        return {"checksum": checksum, "storage_address": public_url(self.context["request"], path)}
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    function = TaskFunctionSerializer()
+    compute_plan_key = serializers.CharField(source="compute_plan_id")
+    inputs = serializers.SerializerMethodField()
+    creation_date = IsoDateTimeField()
+    start_date = IsoDateTimeField()
+    end_date = IsoDateTimeField()
+
+    class Meta:
+        model = ComputeTask
+        fields = ["key", "function", "owner", "compute_plan_key", "metadata", "status", "worker", "rank", "tag"]
+        fields += ["creation_date", "start_date", "end_date", "error_type", "inputs", "outputs", "logs_permission"]
+
+    def get_inputs(self, task) -> list[dict]:
+        """The orchestrator's inputs as the SDK's four-key items."""
+        return [sdk_input(item) for item in task.inputs]
+
+
+def sdk_input(item: dict) -> dict:
+    parent = item.get("parent_task_output") or {}
+    return {
+        "identifier": item["identifier"],
+        "asset_key": item.get("asset_key") or None,
+        "parent_task_key": parent.get("parent_task_key"),
+        "parent_task_output_identifier": parent.get("output_identifier"),
+    }
+
+
+class InputDatasetSerializer(serializers.ModelSerializer):
+    """The SDK's `Dataset`, as an opener input."""
+
+    opener = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
+    data_sample_keys = serializers.SerializerMethodField()
+    creation_date = IsoDateTimeField()
+
+    class Meta:
+        model = DataManager
+        fields = ["key", "name", "owner", "permissions", "data_sample_keys", "opener", "description", "metadata"]
+        fields += ["creation_date", "logs_permission"]
+
+    def get_opener(self, dataset) -> FileSerializer:
+        address = public_url(self.context["request"], f"/data_manager/{dataset.key}/opener/")
+        return {"checksum": dataset.opener_checksum, "storage_address": address}
+
+    def get_description(self, dataset) -> FileSerializer:
+        address = public_url(self.context["request"], f"/data_manager/{dataset.key}/description/")
+        return {"checksum": dataset.description_checksum, "storage_address": address}
+
+    def get_data_sample_keys(self, dataset) -> list[str]:
+        return list(dataset.data_samples.order_by("key").values_list("key", flat=True))
+
+
+class InputDataSampleSerializer(serializers.ModelSerializer):
+    """The SDK's `DataSample`, without `path` (validated as a folder on the client)."""
+
+    data_manager_keys = serializers.SerializerMethodField()
+    creation_date = IsoDateTimeField()
+
+    class Meta:
+        model = DataSample
+        fields = ["key", "owner", "data_manager_keys", "creation_date"]
+
+    def get_data_manager_keys(self, sample) -> list[str]:
+        return list(sample.data_managers.order_by("key").values_list("key", flat=True))
+
+
+ASSET_SERIALIZERS = {
+    "ASSET_DATA_MANAGER": InputDatasetSerializer,
+    "ASSET_DATA_SAMPLE": InputDataSampleSerializer,
+    "ASSET_MODEL": OutModelSerializer,
+    "ASSET_PERFORMANCE": PerformanceSerializer,
+}
+
+
+class TaskAssetSerializer(serializers.Serializer):
+    """An `InputAsset` or `OutputAsset`: (identifier, kind, asset row)."""
+
+    identifier = serializers.CharField()
+    kind = serializers.CharField()
+    asset = serializers.SerializerMethodField()
+
+    def get_asset(self, item) -> dict:
+        return ASSET_SERIALIZERS[item["kind"]](item["asset"], context=self.context).data
+
+
+# Requests
+
+
+class PermissionSerializer(serializers.Serializer):
+    public = serializers.BooleanField()
+    authorized_ids = serializers.ListField(child=serializers.CharField())
+
+
+class NewTaskOutputSerializer(serializers.Serializer):
+    permissions = PermissionSerializer()
+    transient = serializers.BooleanField(default=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        # `is_transient` is the field's name, `transient` its alias; the SDK sends the alias.
+        if isinstance(data, dict) and "transient" not in data and "is_transient" in data:
+            data = {**data, "transient": data["is_transient"]}
+        values = super().to_internal_value(data)
+        return {"permissions": dict(values["permissions"]), "transient": bool(values["transient"])}
+
+
+class NewTaskInputSerializer(serializers.Serializer):
+    identifier = serializers.CharField()
+    asset_key = serializers.UUIDField(allow_null=True, required=False, format="hex_verbose")
+    parent_task_key = serializers.UUIDField(allow_null=True, required=False, format="hex_verbose")
+    parent_task_output_identifier = serializers.CharField(allow_null=True, required=False)
+
+    def validate(self, attrs):
+        has_asset = attrs.get("asset_key") is not None
+        has_parent = attrs.get("parent_task_key") is not None and attrs.get("parent_task_output_identifier")
+        if has_asset == bool(has_parent):
+            raise serializers.ValidationError(
+                "Give either asset_key, or parent_task_key and parent_task_output_identifier."
+            )
+        return {name: str(value) if value is not None else None for name, value in attrs.items()}
+
+
+class NewTaskSerializer(serializers.Serializer):
+    """A task as `bulk_create` receives it. `rank` is ignored: the orchestrator computes it."""
+
+    key = serializers.UUIDField(format="hex_verbose")
+    function_key = serializers.UUIDField(format="hex_verbose")
+    compute_plan_key = serializers.UUIDField(format="hex_verbose")
+    worker = serializers.CharField(max_length=100)
+    tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, required=False)
+    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True), allow_null=True, required=False)
+    rank = serializers.IntegerField(allow_null=True, required=False)
+    inputs = NewTaskInputSerializer(many=True)
+    outputs = serializers.DictField(child=NewTaskOutputSerializer())
+
+    def validate(self, attrs):
+        for name in ("key", "function_key", "compute_plan_key"):
+            attrs[name] = str(attrs[name])
+        return attrs
+
+
+class BulkCreateSerializer(serializers.Serializer):
+    tasks = NewTaskSerializer(many=True, allow_empty=False)
+
+    def validate_tasks(self, tasks):
+        plans = {task["compute_plan_key"] for task in tasks}
+        if len(plans) > 1:
+            raise serializers.ValidationError("The tasks of one request belong to one compute plan.")
+        return tasks

@@ -1,0 +1,74 @@
+"""Functions (`/function/`): the SDK's `Function` model (docs/sdk-contract.md §6.4) and the body
+that registers one."""
+
+from rest_framework import serializers
+
+from substrapp.api.fields import FileReferenceField, IsoDateTimeField
+from substrapp.api.serializers.common import MetadataField, PermissionSerializer, StrictSerializer
+from substrapp.models import Function
+
+INPUT_KINDS = ["ASSET_DATA_MANAGER", "ASSET_DATA_SAMPLE", "ASSET_MODEL"]
+OUTPUT_KINDS = ["ASSET_MODEL", "ASSET_PERFORMANCE"]
+# Identifiers with a meaning of their own for the tasks (substratools).
+RESERVED_INPUTS = {"ASSET_DATA_MANAGER": "opener", "ASSET_DATA_SAMPLE": "datasamples"}
+
+
+class FunctionSerializer(serializers.ModelSerializer):
+    description = FileReferenceField("description", "function-description")
+    archive = FileReferenceField("archive", "function-file")
+    creation_date = IsoDateTimeField()
+
+    class Meta:
+        model = Function
+        fields = [
+            "key",
+            "name",
+            "owner",
+            "permissions",
+            "metadata",
+            "creation_date",
+            "inputs",
+            "outputs",
+            "status",
+            "description",
+            "archive",
+        ]
+
+
+class FunctionInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=INPUT_KINDS)
+    multiple = serializers.BooleanField(default=False)
+    optional = serializers.BooleanField(default=False)
+
+
+class FunctionOutputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=OUTPUT_KINDS)
+    multiple = serializers.BooleanField(default=False)
+
+
+class FunctionSpecSerializer(StrictSerializer):
+    """The `json` part of `POST /function/`."""
+
+    name = serializers.CharField(max_length=100)
+    permissions = PermissionSerializer()
+    metadata = MetadataField(required=False)
+    inputs = serializers.DictField(child=FunctionInputSerializer())
+    outputs = serializers.DictField(child=FunctionOutputSerializer())
+
+    def validate_inputs(self, inputs):
+        for identifier, spec in inputs.items():
+            reserved = RESERVED_INPUTS.get(spec["kind"])
+            if reserved is not None and identifier != reserved:
+                raise serializers.ValidationError(f"An input of kind {spec['kind']} must be named {reserved!r}.")
+            if reserved is None and identifier in {*RESERVED_INPUTS.values(), "chainkeys"}:
+                raise serializers.ValidationError(f"{identifier!r} is reserved for another kind of input.")
+        opener = inputs.get("opener")
+        if opener is not None and (opener["multiple"] or opener["optional"]):
+            raise serializers.ValidationError("The opener input is single and required.")
+        return inputs
+
+    def validate_outputs(self, outputs):
+        for identifier, spec in outputs.items():
+            if spec["kind"] == "ASSET_PERFORMANCE" and spec["multiple"]:
+                raise serializers.ValidationError(f"Performance output {identifier!r} cannot be multiple.")
+        return outputs

@@ -1,0 +1,68 @@
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from substrapp import computation
+from substrapp.api import listfilters
+from substrapp.api.scoping import ChannelScopedViewMixin
+from substrapp.api.serializers.computetasks import BulkCreateSerializer, TaskAssetSerializer, TaskSerializer
+from substrapp.models import ComputeTask, TaskStatus, channel_of
+from substrapp.storage import open_stored
+
+
+class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's channel's compute tasks; registered in batches through the orchestrator."""
+
+    queryset = ComputeTask.objects.select_related("function")
+    serializer_class = TaskSerializer
+    lookup_field = "key"
+    filter_backends = [listfilters.ListFilterBackend, listfilters.MetadataFilterBackend, listfilters.OrderingBackend]
+    list_filters = {
+        "key": "key",
+        "owner": "owner",
+        "worker": "worker",
+        "rank": "rank",
+        "status": "status",
+        "compute_plan_key": "compute_plan",
+        "function_key": "function",
+    }
+    choice_filters = {"status": TaskStatus.values}
+    int_filters = ("rank",)
+    ordering_fields = ("creation_date", "start_date", "end_date")
+
+    @extend_schema(request=BulkCreateSerializer, responses=TaskSerializer(many=True))
+    @action(detail=False, methods=["post"], url_path="bulk_create", filter_backends=[])
+    def bulk_create(self, request):
+        batch = BulkCreateSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        tasks = computation.register_tasks(channel_of(request.user), batch.validated_data["tasks"])
+        return Response(self.get_serializer(tasks, many=True).data)
+
+    @extend_schema(responses=TaskAssetSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def input_assets(self, request, key=None):
+        return self._assets(computation.task_input_assets(self.get_object()))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("identifier", str, description="one output of the task")],
+        responses=TaskAssetSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def output_assets(self, request, key=None):
+        identifier = request.query_params.get("identifier")
+        return self._assets(computation.task_output_assets(self.get_object(), identifier))
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def logs(self, request, key=None):
+        name = computation.task_logs(self.get_object())
+        return FileResponse(open_stored(name), content_type="text/plain; charset=utf-8")
+
+    def _assets(self, rows):
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            TaskAssetSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
