@@ -1,0 +1,349 @@
+"""A local network: one orchestrator and N organizations (backend + event consumer), started as
+detached processes whose pids are kept in `DIR/processes.json`, so that another process (`down`)
+stops them. `python -m devnet up|down` drives it (devnet/__main__.py).
+
+Embedded (default): SQLite files and filesystem storage under DIR. `services=True`: a fresh
+PostgreSQL database per component (devnet/postgres.py) and a SeaweedFS S3 server (devnet/s3.py).
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from devnet.orchestrator import OrchestratorProcess
+from devnet.s3 import S3Server, free_ports
+from orchestrator_client.pki import Authority
+
+REPO = Path(__file__).resolve().parent.parent
+CHANNEL = "mychannel"
+PROCESSES = "processes.json"
+NETWORK = "network.json"
+
+
+class DevnetError(RuntimeError):
+    """Something did not start; the message names the log to read."""
+
+
+def org_ids(count: int) -> list[str]:
+    return [f"MyOrg{i}MSP" for i in range(1, count + 1)]
+
+
+# The record of what was started (processes.json), written after each start.
+
+
+class Record:
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / PROCESSES
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.data.setdefault("processes", [])
+        self.data.setdefault("databases", [])
+        self.data.setdefault("s3", None)
+
+    def save(self) -> None:
+        draft = self.path.with_suffix(".tmp")
+        draft.write_text(json.dumps(self.data, indent=2))
+        draft.replace(self.path)
+
+    def add_process(self, name: str, pid: int) -> None:
+        self.data["processes"].append({"name": name, "pid": pid, "start_time": _start_time(pid)})
+        self.save()
+
+    def add_database(self, url: str) -> None:
+        self.data["databases"].append(url)
+        self.save()
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): tells a reused pid apart."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return None
+
+
+def _spawn(state_dir: Path, record: Record, name: str, command: list[str], env: dict) -> subprocess.Popen:
+    """Starts `command` in a session of its own (Ctrl-C and the end of `up` do not reach it),
+    output to DIR/<name>.log, and records its pid."""
+    with open(state_dir / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    record.add_process(name, process.pid)
+    return process
+
+
+# up
+
+
+def up(state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: float = 120.0) -> dict:
+    """Starts the network and returns what network.json holds. On failure, stops what it started
+    and raises DevnetError."""
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if (state_dir / PROCESSES).exists() and Record(state_dir).data["processes"]:
+        raise DevnetError(f"a network is already recorded in {state_dir}: run `python -m devnet down` first")
+    (state_dir / NETWORK).unlink(missing_ok=True)
+    record = Record(state_dir)
+    record.save()
+    try:
+        network = _up(state_dir, record, org_ids(orgs), services, time.monotonic() + timeout)
+    except BaseException:
+        down(state_dir, grace=5.0)
+        raise
+    (state_dir / NETWORK).write_text(json.dumps(network, indent=2))
+    return network
+
+
+def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadline: float) -> dict:
+    authority = Authority.create()
+    s3 = None
+    if services:
+        from devnet.postgres import create_database
+
+        s3 = S3Server(state_dir / "s3")
+        record.data["s3"] = str(s3.folder)
+        record.save()
+        s3.start()
+        orchestrator_db = create_database("devnet_orchestrator")
+        record.add_database(orchestrator_db)
+        backend_dbs = {}
+        for org in orgs:
+            backend_dbs[org] = create_database("devnet_backend")
+            record.add_database(backend_dbs[org])
+    else:
+        orchestrator_db = f"sqlite:///{state_dir / 'orchestrator' / 'orchestrator.sqlite3'}"
+        backend_dbs = {}
+
+    orchestrator = OrchestratorProcess(state_dir / "orchestrator", orchestrator_db, {CHANNEL: orgs}, authority)
+    _run(orchestrator.migrate, "orchestrator migration", state_dir / "orchestrator")
+    port_file = state_dir / "orchestrator" / "port"
+    port_file.unlink(missing_ok=True)
+    env = orchestrator.environment()
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    process = _spawn(
+        state_dir, record, "orchestrator",
+        [sys.executable, "-m", "orchestrator", "serve", "--address", "127.0.0.1:0", "--port-file", str(port_file)],
+        env,
+    )  # fmt: skip
+    while not port_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise DevnetError(f"the orchestrator did not start: see {state_dir / 'orchestrator.log'}")
+        time.sleep(0.05)
+    orchestrator.port = int(port_file.read_text())
+
+    ports = dict(zip(orgs, free_ports(len(orgs)), strict=True))
+    urls = {org: f"http://127.0.0.1:{ports[org]}" for org in orgs}
+    passwords = {org: secrets.token_urlsafe(18) for org in orgs}
+    # Passwords go as --option=value: a token may start with "-".
+    # One password per direction: peer_passwords[(a, b)] is what a presents when it calls b.
+    peer_passwords = {(a, b): secrets.token_urlsafe(24) for a in orgs for b in orgs if a != b}
+    envs = {
+        org: _backend_environment(state_dir, authority, orchestrator, org, urls[org], backend_dbs.get(org), s3)
+        for org in orgs
+    }
+
+    def set_up(org: str) -> None:
+        manage(envs[org], state_dir, org, "migrate", "--noinput")
+        manage(envs[org], state_dir, org, "create_admin", "--username=admin", f"--password={passwords[org]}",
+               f"--channel={CHANNEL}")  # fmt: skip
+        for other in orgs:
+            if other != org:
+                manage(envs[org], state_dir, org, "add_peer", f"--org-id={other}",
+                       f"--incoming-password={peer_passwords[(other, org)]}",
+                       f"--outgoing-password={peer_passwords[(org, other)]}", f"--url={urls[other]}")  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
+        list(pool.map(set_up, orgs))
+
+    # The backend does not register its organization: the devnet does, with the org's identity.
+    for org in orgs:
+        client = orchestrator.client(org, CHANNEL)
+        try:
+            client.register_organization(urls[org])
+        finally:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    servers = {}
+    for org in orgs:
+        servers[org] = _spawn(
+            state_dir, record, f"{org}-backend",
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{ports[org]}"], envs[org],
+        )  # fmt: skip
+        _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
+
+    for org in orgs:
+        _wait_login(urls[org], "admin", passwords[org], servers[org], state_dir / f"{org}-backend.log", deadline)
+    for entry in record.data["processes"]:
+        if not _alive(entry["pid"]):
+            raise DevnetError(f"{entry['name']} exited: see {state_dir / (entry['name'] + '.log')}")
+
+    return {
+        "orchestrator": {"address": orchestrator.address},
+        "orgs": [
+            {"org_id": org, "url": urls[org], "username": "admin", "password": passwords[org], "channel": CHANNEL}
+            for org in orgs
+        ],
+    }
+
+
+def _backend_environment(state_dir, authority, orchestrator, org, url, database_url, s3) -> dict:
+    folder = state_dir / org
+    folder.mkdir(parents=True, exist_ok=True)
+    identity = authority.organization_identity(org)
+    for name, pem in [("ca.pem", authority.cert), ("org.pem", identity.cert), ("org.key", identity.key)]:
+        (folder / name).write_bytes(pem)
+    (folder / "org.key").chmod(0o600)
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("BACKEND_", "ORCHESTRATOR_"))},
+        "DJANGO_SETTINGS_MODULE": "backend.settings",
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "BACKEND_DATA_DIR": str(folder),
+        "BACKEND_ORG_ID": org,
+        "BACKEND_CHANNELS": json.dumps({CHANNEL: {"model_export_enabled": True, "restricted": False}}),
+        "BACKEND_PUBLIC_URL": url,
+        "ORCHESTRATOR_ADDRESS": orchestrator.address,
+        "ORCHESTRATOR_TLS_CA": str(folder / "ca.pem"),
+        "ORCHESTRATOR_TLS_CERT": str(folder / "org.pem"),
+        "ORCHESTRATOR_TLS_KEY": str(folder / "org.key"),
+    }
+    if database_url:
+        env["BACKEND_DATABASE_URL"] = database_url
+    if s3 is not None:
+        env.update(s3.backend_environment(org.lower()))
+    return env
+
+
+def manage(env: dict, state_dir: Path, org: str, *args: str) -> None:
+    """`python manage.py ARGS` for `org`, output appended to DIR/<org>-setup.log."""
+    log_path = state_dir / f"{org}-setup.log"
+    with open(log_path, "ab") as log:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, timeout=300,
+        )  # fmt: skip
+    if result.returncode:
+        raise DevnetError(f"manage.py {args[0]} failed for {org}: see {log_path}")
+
+
+def _run(function, what: str, log_folder: Path) -> None:
+    try:
+        function()
+    except subprocess.CalledProcessError as error:
+        log = log_folder / "migrate.log"
+        log.write_bytes((error.stdout or b"") + (error.stderr or b""))
+        raise DevnetError(f"{what} failed: see {log}") from None
+
+
+def _wait_login(url, username, password, process, log_path, deadline) -> None:
+    body = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    last = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DevnetError(f"the backend at {url} exited: see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/api-token-auth/", data=body, timeout=5) as answer:
+                if "token" in json.loads(answer.read()):
+                    return
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            last = error
+        time.sleep(0.2)
+    raise DevnetError(f"the backend at {url} did not accept the admin's login ({last}): see {log_path}")
+
+
+# down
+
+
+def down(state_dir: Path | str, grace: float = 10.0) -> None:
+    """Stops everything recorded in DIR/processes.json; does nothing when there is nothing."""
+    state_dir = Path(state_dir).resolve()
+    if not (state_dir / PROCESSES).exists():
+        return
+    record = Record(state_dir)
+    # Consumers and backends first, then the orchestrator they talk to.
+    entries = list(reversed(record.data["processes"]))
+    ours = [entry["pid"] for entry in entries if _same_process(entry)]
+    for pid in ours:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    survivors = _wait_groups_gone(ours, grace)
+    for pid in survivors:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    left = _wait_groups_gone(survivors, 10.0)
+    if left:
+        raise DevnetError(f"processes survived SIGKILL: {left}")
+    record.data["processes"] = []
+    record.save()
+    if record.data["s3"]:
+        S3Server.stop_recorded(record.data["s3"], grace=grace)
+        record.data["s3"] = None
+        record.save()
+    if record.data["databases"]:
+        from devnet.postgres import drop_database
+
+        for url in list(record.data["databases"]):
+            drop_database(url)
+            record.data["databases"].remove(url)
+            record.save()
+    (state_dir / PROCESSES).unlink(missing_ok=True)
+
+
+def _same_process(entry: dict) -> bool:
+    """Still the process we started (not a reused pid)?"""
+    return _alive(entry["pid"]) and _start_time(entry["pid"]) == entry.get("start_time")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    # Our own children (when `up` fails and cleans up) must be reaped, else they stay zombies.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pgid, os.WNOHANG)
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A group whose leader is a zombie and has no other member is gone for our purpose.
+    return _alive(pgid) or _group_members(pgid)
+
+
+def _group_members(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def _wait_groups_gone(pgids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [pgid for pgid in pgids if _group_alive(pgid)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.1)
