@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test protos demo bench-orchestrator clean
+.PHONY: install services lint test protos demo bench-orchestrator bench-backend clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ demo: install
 
 bench-orchestrator: install services
 	$(BIN)/python benchmarks/orchestrator.py
+
+bench-backend: install services
+	$(BIN)/python benchmarks/backend.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .orchestrator .backend
