@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "mychannel"
 PROCESSES = "processes.json"
 NETWORK = "network.json"
+PEERS = "peers.json"  # the peer credentials exchanged between the organizations
 
 
 class DevnetError(RuntimeError):
@@ -164,6 +165,12 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
 
     with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
         list(pool.map(set_up, orgs))
+    # For tests and operators calling a backend as a peer: [{"from", "to", "password"}], mode 600.
+    peers_file = state_dir / PEERS
+    peers_file.touch(mode=0o600)
+    peers_file.write_text(
+        json.dumps([{"from": a, "to": b, "password": password} for (a, b), password in peer_passwords.items()])
+    )
 
     # The backend does not register its organization: the devnet does, with the org's identity.
     for org in orgs:

@@ -238,13 +238,19 @@ def may_process(permissions: dict, org_id: str) -> bool:
     return bool(process.get("public")) or org_id in process.get("authorized_ids", [])
 
 
-def model_file(model: Model) -> str:
-    """The storage name of a model's file, if the caller's channel exports models, this
-    organization may process the model, and holds its file."""
+def check_model_export(model: Model) -> None:
+    """NotPermitted unless the caller's channel exports models and this organization may process
+    the model."""
     if not get_channel(model.channel).model_export_enabled:
         raise NotPermitted("Model export is disabled in this channel.")
     if not may_process(model.permissions, settings.ORG_ID):
         raise NotPermitted("This organization may not process this model.")
+
+
+def model_file(model: Model) -> str:
+    """The storage name of a model's file, if the caller's channel exports models, this
+    organization may process the model, and holds its file."""
+    check_model_export(model)
     if model.disabled or not model.file:
         raise NotAvailable("This organization does not hold this model's file.")
     return model.file.name

@@ -1,11 +1,16 @@
 """Credentials of the other organizations: the ones they use to call us (incoming) and the ones we
-use to call them (outgoing). `manage.py add_peer` registers both."""
+use to call them (outgoing). `manage.py add_peer` registers both. Peers authenticate to the file
+routes with HTTP Basic (`PeerAuthentication`)."""
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
 
 from substrapp.models import IncomingPeer, OutgoingPeer
 
@@ -40,3 +45,52 @@ def authenticate_peer(org_id: str, password: str) -> IncomingPeer | None:
         make_password(password)  # as slow as a real check: the answer time tells no org id apart
         return None
     return peer if peer.check_password(password) else None
+
+
+class PeerUser:
+    """`request.user` of a call made by another organization: no Django user, no channel."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    is_staff = is_superuser = False
+    pk = id = None
+
+    def __init__(self, peer: IncomingPeer):
+        self.peer = peer
+        self.org_id = peer.org_id
+        self.username = f"peer:{peer.org_id}"
+
+    def __str__(self):
+        return self.username
+
+
+class PeerAuthentication(BasicAuthentication):
+    """HTTP Basic with a peer's organization id and the password it presents to us; only the file
+    routes accept it. Wrong credentials are a 401."""
+
+    www_authenticate_realm = "peers"
+
+    def authenticate_credentials(self, userid, password, request=None):
+        peer = authenticate_peer(userid, password)
+        if peer is None:
+            raise AuthenticationFailed("Invalid peer credentials.", code="invalid_credentials")
+        return PeerUser(peer), peer
+
+
+class PeerAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = PeerAuthentication
+    name = "peerBasicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic", "description": "Another organization: its id and peer password."}
+
+
+def peer_of(request) -> IncomingPeer | None:
+    """The peer that made this (DRF) request, or None for a user."""
+    return request.auth if isinstance(request.auth, IncomingPeer) else None
+
+
+class IsPeer(BasePermission):
+    def has_permission(self, request, view):
+        return peer_of(request) is not None

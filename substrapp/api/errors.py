@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 import orchestrator_client
 from substrapp import computation
 from substrapp.archives import ArchiveError
-from substrapp.assetfiles import FileAccessDenied, FileElsewhere
+from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound
 from substrapp.serverpaths import ServerPathError
 from substrapp.storage import UploadTooLarge
 
@@ -54,10 +54,13 @@ class PayloadTooLarge(ApiError):
     default_code = "too_large"
 
 
-class NotImplementedHere(ApiError):
-    status_code = status.HTTP_501_NOT_IMPLEMENTED
-    default_detail = "Not implemented."
-    default_code = "not_implemented"
+class BadGateway(ApiError):
+    """Another organization's backend failed us (unreachable, refused our credentials, sent a
+    file that is not the registered one)."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The organization that holds the file failed to provide it."
+    default_code = "file_elsewhere"
 
 
 class OrchestratorUnavailable(ApiError):
@@ -96,7 +99,9 @@ def _as_api_exception(exc):
     if isinstance(exc, FileAccessDenied):
         return exceptions.PermissionDenied(str(exc))
     if isinstance(exc, FileElsewhere):
-        return NotImplementedHere(str(exc), code=exc.code)
+        return BadGateway(str(exc), code=exc.code)
+    if isinstance(exc, OwnerNotFound):
+        return exceptions.NotFound(str(exc))
     if isinstance(exc, FileNotFoundError):
         return exceptions.NotFound("The file is missing from this organization's storage.")
     if isinstance(exc, computation.RegistrationRefused):

@@ -197,7 +197,7 @@ def test_another_channel_does_not_see_the_dataset(api, backend):
     assert other.get("/data_manager/").json()["results"] == []
 
 
-def test_files_of_another_organization_need_process_permission_and_are_not_fetched_yet(api, backend):
+def test_files_of_another_organization_need_process_permission_and_peer_credentials(api, backend):
     def registered_by_org2(*authorized):
         answer = backend.network(ORG2).register_data_manager(
             key=new_key(), name="theirs", new_permissions=permission(*authorized), opener=ADDRESS,
@@ -209,7 +209,7 @@ def test_files_of_another_organization_need_process_permission_and_are_not_fetch
     private, shared = registered_by_org2(), registered_by_org2(ORG1)
 
     assert api.get(f"/data_manager/{private}/opener/").status_code == 403
-    assert api.get(f"/data_manager/{shared}/opener/").status_code == 501
+    assert api.get(f"/data_manager/{shared}/opener/").status_code == 502  # no credentials for the owner
     assert api.get(f"/data_manager/{private}/description/").json()["code"] == "file_elsewhere"
     assert api.get(f"/data_manager/{private}/").json()["opener"]["storage_address"].startswith("http://testserver/")
 

@@ -1,5 +1,6 @@
 from django.db.models import Prefetch
 from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -7,10 +8,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from substrapp import registration
 from substrapp.addresses import public_url
 from substrapp.api.filtersets.datasets import DataManagerFilterSet, DataSampleFilterSet
+from substrapp.api.permissions import IsChannelMember
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.common import AssetRenameSerializer, DetailSerializer
 from substrapp.api.serializers.datasets import (
@@ -23,12 +26,39 @@ from substrapp.api.serializers.datasets import (
     UploadedSamplesSpecSerializer,
 )
 from substrapp.api.uploads import all_file_parts, file_part, json_part
-from substrapp.assetfiles import open_asset_file
+from substrapp.assetfiles import check_peer_may_process, open_asset_file, open_own_file
 from substrapp.models import DataManager, DataSample, channel_of
+from substrapp.peers import IsPeer, PeerAuthentication, peer_of
 
 MARKDOWN = "text/markdown; charset=utf-8"
 PARSERS = (MultiPartParser, JSONParser, FormParser)
 KEY_PATTERN = r"[^/]+"
+
+
+# The file routes also accept other organizations (HTTP Basic with their peer credentials). The
+# token stays first: its challenge is the one a 401 names.
+FILE_ROUTE = {
+    "authentication_classes": [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, PeerAuthentication],
+    "permission_classes": [IsPeer | IsChannelMember],
+}
+
+
+def peer_asset(view):
+    """For a peer's call: the asset by key in any channel; None for a user's call."""
+    peer = peer_of(view.request)
+    if peer is None:
+        return None
+    return get_object_or_404(view.queryset, key=view.kwargs["key"])
+
+
+def serve_file(view, field: str, needs_process: bool):
+    """A user gets the file if this organization may (fetched from the owner when elsewhere); a
+    peer gets this organization's own copy if the peer's organization may."""
+    asset = peer_asset(view)
+    if asset is None:
+        return open_asset_file(view.get_object(), field, needs_process=needs_process)
+    check_peer_may_process(asset, peer_of(view.request).org_id, needs_process=needs_process)
+    return open_own_file(asset, field)
 
 
 def file_url(request):
@@ -70,16 +100,16 @@ class DataManagerViewSet(
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **FILE_ROUTE)
     def opener(self, request, key=None):
-        stream = open_asset_file(self.get_object(), "opener_file", needs_process=True)
+        stream = serve_file(self, "opener_file", needs_process=True)
         return FileResponse(stream, content_type="text/x-python; charset=utf-8")
 
     @extend_schema(responses={(200, "text/markdown"): OpenApiTypes.STR})
     # Not a method named `description`: DRF sets that attribute on every view from the action's docstring.
-    @action(detail=True, methods=["get"], url_path="description", url_name="description")
+    @action(detail=True, methods=["get"], url_path="description", url_name="description", **FILE_ROUTE)
     def description_file(self, request, key=None):
-        stream = open_asset_file(self.get_object(), "description_file", needs_process=False)
+        stream = serve_file(self, "description_file", needs_process=False)
         return FileResponse(stream, content_type=MARKDOWN)
 
 

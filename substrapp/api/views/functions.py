@@ -11,8 +11,7 @@ from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.common import AssetRenameSerializer
 from substrapp.api.serializers.functions import FunctionSerializer, FunctionSpecSerializer
 from substrapp.api.uploads import file_part, json_part
-from substrapp.api.views.datasets import KEY_PATTERN, MARKDOWN, PARSERS, file_url
-from substrapp.assetfiles import open_asset_file
+from substrapp.api.views.datasets import FILE_ROUTE, KEY_PATTERN, MARKDOWN, PARSERS, file_url, serve_file
 from substrapp.models import Function, channel_of
 
 
@@ -49,14 +48,14 @@ class FunctionViewSet(
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **FILE_ROUTE)
     def file(self, request, key=None):
-        stream = open_asset_file(self.get_object(), "archive_file", needs_process=True)
+        stream = serve_file(self, "archive_file", needs_process=True)
         return FileResponse(stream, content_type="application/octet-stream")
 
     @extend_schema(responses={(200, "text/markdown"): OpenApiTypes.STR})
     # Not a method named `description`: DRF sets that attribute on every view from the action's docstring.
-    @action(detail=True, methods=["get"], url_path="description", url_name="description")
+    @action(detail=True, methods=["get"], url_path="description", url_name="description", **FILE_ROUTE)
     def description_file(self, request, key=None):
-        stream = open_asset_file(self.get_object(), "description_file", needs_process=False)
+        stream = serve_file(self, "description_file", needs_process=False)
         return FileResponse(stream, content_type=MARKDOWN)

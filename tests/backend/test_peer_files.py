@@ -1,0 +1,77 @@
+"""Fetching a file from its owner's backend (substrapp.assetfiles.fetch_from_owner), against a
+small HTTP server standing for the owner."""
+
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
+from substrapp.peers import register_peer
+
+OWNER = "OwnerOrgMSP"
+CONTENT = b"the opener\n" * 1000
+ANSWERS = {"/ok/": 200, "/forbidden/": 403, "/missing/": 404, "/unauthorized/": 401, "/broken/": 500}
+
+
+class Owner(BaseHTTPRequestHandler):
+    seen = []
+
+    def do_GET(self):
+        Owner.seen.append(self.headers.get("Authorization"))
+        status = ANSWERS[self.path]
+        self.send_response(status)
+        body = CONTENT if status == 200 else b"{}"
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def owner(db):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Owner)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    register_peer(OWNER, "incoming", "outgoing", url=f"http://127.0.0.1:{server.server_port}")
+    Owner.seen.clear()
+    yield
+    server.shutdown()
+    server.server_close()
+
+
+CHECKSUM = hashlib.sha256(CONTENT).hexdigest()
+
+
+def fetch(path, checksum=CHECKSUM):
+    # Only the path of the registered address is used, on the peer's configured URL.
+    return fetch_from_owner(OWNER, "mychannel", f"http://elsewhere.invalid{path}", checksum)
+
+
+def test_the_owners_file_is_served_when_its_checksum_matches(owner, settings):
+    with fetch("/ok/") as stream:
+        assert stream.read() == CONTENT
+    assert Owner.seen[0].startswith("Basic ")
+
+
+def test_a_file_that_is_not_the_registered_one_is_refused(owner):
+    with pytest.raises(FileElsewhere, match="checksum"):
+        fetch("/ok/", checksum="0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/forbidden/", FileAccessDenied), ("/missing/", OwnerNotFound), ("/unauthorized/", FileElsewhere),
+     ("/broken/", FileElsewhere)],
+)  # fmt: skip
+def test_the_owners_refusals(owner, path, error):
+    with pytest.raises(error):
+        fetch(path)
+
+
+def test_no_credentials_for_the_owner(db):
+    with pytest.raises(FileElsewhere, match="no credentials"):
+        fetch_from_owner("UnknownMSP", "mychannel", "http://x/ok/", "0" * 64)
