@@ -3,50 +3,18 @@ task's input and output assets (§6.11)."""
 
 from rest_framework import serializers
 
-from substrapp.addresses import public_url
 from substrapp.api.fields import IsoDateTimeField
-from substrapp.api.serializers.outputs import FileSerializer, OutModelSerializer, PerformanceSerializer
-from substrapp.models import ComputeTask, DataManager, DataSample, Function
+from substrapp.api.serializers.common import PermissionSerializer
+from substrapp.api.serializers.datasets import DataManagerSerializer, DataSampleSerializer
+from substrapp.api.serializers.functions import FunctionSerializer
+from substrapp.api.serializers.outputs import OutModelSerializer, PerformanceSerializer
+from substrapp.models import ComputeTask
 
 # Responses
 
 
-class TaskFunctionSerializer(serializers.ModelSerializer):
-    """The full `Function` the SDK wants inside each task."""
-
-    description = serializers.SerializerMethodField()
-    archive = serializers.SerializerMethodField()
-    inputs = serializers.SerializerMethodField()
-    creation_date = IsoDateTimeField()
-
-    class Meta:
-        model = Function
-        fields = ["key", "name", "owner", "permissions", "metadata", "creation_date", "inputs", "outputs", "status"]
-        fields += ["description", "archive"]
-
-    def get_description(self, function) -> FileSerializer:
-        return self._file(function.description_checksum, f"/function/{function.key}/description/")
-
-    def get_archive(self, function) -> FileSerializer:
-        return self._file(function.archive_checksum, f"/function/{function.key}/file/")
-
-    def get_inputs(self, function) -> dict:
-        # The SDK indexes all three keys of each input.
-        return {
-            identifier: {
-                "kind": spec["kind"],
-                "optional": spec.get("optional", False),
-                "multiple": spec.get("multiple", False),
-            }
-            for identifier, spec in function.inputs.items()
-        }
-
-    def _file(self, checksum, path):
-        return {"checksum": checksum, "storage_address": public_url(self.context["request"], path)}
-
-
 class TaskSerializer(serializers.ModelSerializer):
-    function = TaskFunctionSerializer()
+    function = FunctionSerializer()
     compute_plan_key = serializers.CharField(source="compute_plan_id")
     inputs = serializers.SerializerMethodField()
     creation_date = IsoDateTimeField()
@@ -73,48 +41,9 @@ def sdk_input(item: dict) -> dict:
     }
 
 
-class InputDatasetSerializer(serializers.ModelSerializer):
-    """The SDK's `Dataset`, as an opener input."""
-
-    opener = serializers.SerializerMethodField()
-    description = serializers.SerializerMethodField()
-    data_sample_keys = serializers.SerializerMethodField()
-    creation_date = IsoDateTimeField()
-
-    class Meta:
-        model = DataManager
-        fields = ["key", "name", "owner", "permissions", "data_sample_keys", "opener", "description", "metadata"]
-        fields += ["creation_date", "logs_permission"]
-
-    def get_opener(self, dataset) -> FileSerializer:
-        address = public_url(self.context["request"], f"/data_manager/{dataset.key}/opener/")
-        return {"checksum": dataset.opener_checksum, "storage_address": address}
-
-    def get_description(self, dataset) -> FileSerializer:
-        address = public_url(self.context["request"], f"/data_manager/{dataset.key}/description/")
-        return {"checksum": dataset.description_checksum, "storage_address": address}
-
-    def get_data_sample_keys(self, dataset) -> list[str]:
-        return list(dataset.data_samples.order_by("key").values_list("key", flat=True))
-
-
-class InputDataSampleSerializer(serializers.ModelSerializer):
-    """The SDK's `DataSample`, without `path` (validated as a folder on the client)."""
-
-    data_manager_keys = serializers.SerializerMethodField()
-    creation_date = IsoDateTimeField()
-
-    class Meta:
-        model = DataSample
-        fields = ["key", "owner", "data_manager_keys", "creation_date"]
-
-    def get_data_manager_keys(self, sample) -> list[str]:
-        return list(sample.data_managers.order_by("key").values_list("key", flat=True))
-
-
 ASSET_SERIALIZERS = {
-    "ASSET_DATA_MANAGER": InputDatasetSerializer,
-    "ASSET_DATA_SAMPLE": InputDataSampleSerializer,
+    "ASSET_DATA_MANAGER": DataManagerSerializer,
+    "ASSET_DATA_SAMPLE": DataSampleSerializer,
     "ASSET_MODEL": OutModelSerializer,
     "ASSET_PERFORMANCE": PerformanceSerializer,
 }
@@ -132,11 +61,6 @@ class TaskAssetSerializer(serializers.Serializer):
 
 
 # Requests
-
-
-class PermissionSerializer(serializers.Serializer):
-    public = serializers.BooleanField()
-    authorized_ids = serializers.ListField(child=serializers.CharField())
 
 
 class NewTaskOutputSerializer(serializers.Serializer):
