@@ -47,12 +47,10 @@ def register_dataset(channel: str, spec: dict, opener, description, file_url: Fi
             metadata=spec.get("metadata", {}),
             logs_permission=spec.get("logs_permission", spec["permissions"]),
         )
-    with transaction.atomic():
-        save_snapshots(channel, "ASSET_DATA_MANAGER", [snapshot_of(answer)])
-        DataManager.objects.filter(key=answer.key).update(
-            opener_file=stored_opener.name, description_file=stored_description.name
-        )
-    return DataManager.objects.get(key=answer.key)
+    return _mirrored_with_files(
+        channel, "ASSET_DATA_MANAGER", DataManager, answer,
+        opener_file=stored_opener.name, description_file=stored_description.name,
+    )  # fmt: skip
 
 
 def rename_dataset(dataset: DataManager, name: str) -> None:
@@ -119,17 +117,24 @@ def register_function(channel: str, spec: dict, archive, description, file_url: 
             inputs=spec["inputs"],
             outputs=spec["outputs"],
         )
-    with transaction.atomic():
-        save_snapshots(channel, "ASSET_FUNCTION", [snapshot_of(answer)])
-        Function.objects.filter(key=answer.key).update(
-            archive_file=stored_archive.name, description_file=stored_description.name
-        )
-    return Function.objects.get(key=answer.key)
+    return _mirrored_with_files(
+        channel, "ASSET_FUNCTION", Function, answer,
+        archive_file=stored_archive.name, description_file=stored_description.name,
+    )  # fmt: skip
 
 
 def rename_function(function: Function, name: str) -> None:
     answer = orchestrator_for(function.channel).rename_function(function.key, name)
     save_snapshots(function.channel, "ASSET_FUNCTION", [snapshot_of(answer)])
+
+
+def _mirrored_with_files(channel: str, asset_kind: str, model, answer, **stored_files):
+    """Saves the orchestrator's answer to the mirror at once, with where this backend keeps the
+    asset's files (the consumer never writes those columns)."""
+    with transaction.atomic():
+        save_snapshots(channel, asset_kind, [snapshot_of(answer)])
+        model.objects.filter(key=answer.key).update(**stored_files)
+    return model.objects.get(key=answer.key)
 
 
 def new_key() -> str:
