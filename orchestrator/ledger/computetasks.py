@@ -103,7 +103,7 @@ def apply_task_action(caller: Caller, key: str, action: str, models=(), performa
 
 def fail_task(caller: Caller, key: str, error_type: str, events: EventLog) -> dict:
     """The worker or the owner fails a task: its plan fails and the plan's pending tasks are canceled."""
-    task = _task_row(caller, key)
+    task = task_row(caller, key)
     if caller.org not in (task["worker"], task["owner"]):
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker or the owner may fail task {key}")
     changed = cascades.rows(
@@ -136,7 +136,7 @@ def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=
     """The worker marks its task Done once every output is registered; children follow."""
     from orchestrator.ledger import outputs  # outputs fails tasks through this module
 
-    task = _task_row(caller, key, with_function_outputs=True)
+    task = task_row(caller, key, with_function_outputs=True)
     if task["worker"] != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may finish task {key}")
     if task["status"] != "STATUS_EXECUTING":
@@ -144,10 +144,11 @@ def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=
     for new in (*models, *performances):
         if new.compute_task_key != key:
             raise OrchestratorError("INVALID_FIELD", f"an output of task {new.compute_task_key} sent with task {key}")
+    read = {key: task}  # the outputs' checks need the row read above, not a second read
     if models:
-        outputs.record_models(caller, models, events)
+        outputs.record_models(caller, models, events, read)
     for performance in performances:
-        outputs.record_performance(caller, performance, events)
+        outputs.record_performance(caller, performance, events, read)
     declared = json.loads(task["function_outputs"])
     sent = {new.compute_task_output_identifier for new in (*models, *performances)}
     if not set(declared) <= sent:
@@ -169,7 +170,7 @@ def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=
 def _cancel(caller: Caller, key: str, events: EventLog) -> dict:
     """Canceling one task ends its plan, which could not go past it: so only the owner of the task
     and its plan may. A worker that cannot run a task fails it with a failure report instead."""
-    task = _task_row(caller, key)
+    task = task_row(caller, key)
     if caller.org != task["owner"]:
         raise OrchestratorError("PERMISSION_DENIED", f"only the owner {task['owner']} may cancel task {key}")
     if task["status"] in snapshots.TERMINAL_TASK_STATUSES:
@@ -179,13 +180,13 @@ def _cancel(caller: Caller, key: str, events: EventLog) -> dict:
 
 
 def _refuse(caller: Caller, key: str, verb: str, allowed_org) -> None:
-    task = _task_row(caller, key)
+    task = task_row(caller, key)
     if allowed_org(task) != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may {verb} task {key}")
     raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot {verb}")
 
 
-def _task_row(caller: Caller, key: str, with_function_outputs: bool = False) -> dict:
+def task_row(caller: Caller, key: str, with_function_outputs: bool = False) -> dict:
     """The task's columns (and its function's declared outputs): raw SQL on this hot path."""
     join = f" JOIN {Function._meta.db_table} f ON f.key = t.function_id" if with_function_outputs else ""
     extra = ", f.outputs AS function_outputs" if with_function_outputs else ""

@@ -21,14 +21,15 @@ def register_models(caller: Caller, new_models) -> list[dict]:
         return record_models(caller, new_models, events)
 
 
-def record_models(caller: Caller, new_models, events) -> list[dict]:
+def record_models(caller: Caller, new_models, events, read_tasks: dict | None = None) -> list[dict]:
     """Registers models in the caller's transaction (see `register_models`)."""
     keys = [check_key(new.key, "model key") for new in new_models]
     check_unique(keys)
     existing = {row.key: row for row in Model.objects.filter(key__in=keys)}
     result = []
     for key, new in zip(keys, new_models, strict=True):
-        task, declaration, output = _producing_task(caller, new.compute_task_key, new.compute_task_output_identifier)
+        identifier = new.compute_task_output_identifier
+        task, declaration, output = _producing_task(caller, new.compute_task_key, identifier, read_tasks)
         if declaration["kind"] != "ASSET_MODEL":
             raise OrchestratorError(
                 "OUTPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a model"
@@ -97,9 +98,10 @@ def register_performance(caller: Caller, new) -> dict:
         return record_performance(caller, new, events)
 
 
-def record_performance(caller: Caller, new, events) -> dict:
+def record_performance(caller: Caller, new, events, read_tasks: dict | None = None) -> dict:
     """Registers a performance in the caller's transaction (see `register_performance`)."""
-    task, declaration, _ = _producing_task(caller, new.compute_task_key, new.compute_task_output_identifier)
+    identifier = new.compute_task_output_identifier
+    task, declaration, _ = _producing_task(caller, new.compute_task_key, identifier, read_tasks)
     if declaration["kind"] != "ASSET_PERFORMANCE":
         raise OrchestratorError(
             "OUTPUT_KIND_MISMATCH", f"output {new.compute_task_output_identifier!r} is not a performance"
@@ -182,20 +184,15 @@ def _fail_function(caller: Caller, key: str, error_type: str, events) -> None:
     cascades.end_tasks_of_function(key, "STATUS_FAILED", error_type, events)
 
 
-def _producing_task(caller: Caller, task_key: str, identifier: str):
-    """The executing task of the calling worker, and the declaration of one of its outputs."""
-    task = (
-        ComputeTask.objects.filter(key=task_key, channel=caller.channel)
-        .values("key", "worker", "status", "outputs", "function__outputs")
-        .first()
-    )
-    if task is None:
-        raise OrchestratorError("NOT_FOUND", f"task {task_key} not found")
+def _producing_task(caller: Caller, task_key: str, identifier: str, read_tasks: dict | None = None):
+    """The executing task of the calling worker, and the declaration of one of its outputs.
+    `read_tasks` holds task rows the caller has already read (key -> row with function_outputs)."""
+    task = (read_tasks or {}).get(task_key) or computetasks.task_row(caller, task_key, with_function_outputs=True)
     if task["worker"] != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} registers its outputs")
     if task["status"] != "STATUS_EXECUTING":
         raise OrchestratorError("INVALID_TRANSITION", f"task {task_key} is {task['status']}, not executing")
-    declared = json.loads(task["function__outputs"])
+    declared = json.loads(task["function_outputs"])
     if identifier not in declared:
         raise OrchestratorError("UNKNOWN_OUTPUT", f"task {task_key} has no output {identifier!r}")
     return task, declared[identifier], json.loads(task["outputs"])[identifier]
