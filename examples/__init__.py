@@ -1,0 +1,1 @@
+"""Examples of federated-learning workflows written as Substra users write them."""
