@@ -2,11 +2,16 @@
 
 A commit wakes every stream of its channel. If each stream read the events table itself, a write
 would cost one query (and one message build) per subscriber; instead, one feed thread per channel
-reads the new events once per wake-up, builds each message once, and keeps the most recent ones
-in memory for all the channel's streams. A stream that is further behind than the feed's memory
-(a replay from an old position) reads the table until it catches up."""
+reads the new events once per wake-up, builds and encodes each message once, and keeps the most
+recent ones in memory for all the channel's streams. A stream that is further behind than the
+feed's memory (a replay from an old position) reads the table until it catches up.
+
+Each event is kept twice: as a message (for `SubscribeToEvents`, one message per event) and as its
+encoding as an element of `EventBatch.events` (for `SubscribeToEventBatches`), so that a batch for
+any number of streams is a concatenation of bytes."""
 
 import threading
+import time
 from collections import deque
 
 from django.db import connection
@@ -18,6 +23,26 @@ from orchestrator_client.pb import assets_pb2 as pb
 
 CAPACITY = 20_000
 READ_BATCH = 1_000
+# After a wake-up, the feed waits this long before it reads: the commits of a busy channel that
+# land meanwhile are read, and sent to every stream, together. It bounds the messages per second
+# of each stream and adds at most this much to the delivery lag.
+LINGER_S = 0.004
+EVENTS_FIELD_TAG = b"\x0a"  # EventBatch.events: field 1, length-delimited
+
+
+def batch_element(event: pb.Event) -> bytes:
+    """`event` encoded as one element of `EventBatch.events` (tag, length, message)."""
+    body = event.SerializeToString()
+    return EVENTS_FIELD_TAG + _varint(len(body)) + body
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 class ChannelFeed:
@@ -25,23 +50,45 @@ class ChannelFeed:
         self.channel = channel
         self.poll_interval = poll_interval
         self._events: deque[pb.Event] = deque(maxlen=capacity)
+        self._encoded: deque[bytes] = deque(maxlen=capacity)
         self._head: int | None = None  # the last position read, None until the first read
         self._condition = threading.Condition()
         thread = threading.Thread(target=self._follow, name=f"feed-{channel}", daemon=True)
         thread.start()
 
-    def events_after(self, position: int, timeout: float) -> list[pb.Event] | None:
-        """The events after `position` that the feed holds, waiting up to `timeout` seconds when
-        there are none yet; None when `position` is older than the feed's memory."""
+    def events_after(self, position: int, timeout: float, limit: int | None = None) -> list[pb.Event] | None:
+        """The events after `position` that the feed holds (at most `limit`), waiting up to
+        `timeout` seconds when there are none yet; None when `position` is older than the feed's
+        memory."""
         with self._condition:
-            self._condition.wait_for(lambda: self._head is not None)
-            if position >= self._head:
-                self._condition.wait_for(lambda: self._head > position, timeout=timeout)
-            first = self._events[0].position if self._events else self._head + 1
-            if position < first - 1:
+            start = self._start(position, timeout)
+            if start is None:
                 return None
-            start = position - first + 1
-            return [self._events[i] for i in range(start, len(self._events))]
+            end = len(self._events) if limit is None else min(len(self._events), start + limit)
+            return [self._events[i] for i in range(start, end)]
+
+    def encoded_after(self, position: int, timeout: float, limit: int) -> tuple[bytes, int] | None:
+        """As `events_after`, as an encoded `EventBatch` and the position of its last event
+        (`position` itself when there is none); None when `position` is older than the memory."""
+        with self._condition:
+            start = self._start(position, timeout)
+            if start is None:
+                return None
+            end = min(len(self._encoded), start + limit)
+            if start >= end:
+                return b"", position
+            last = self._events[end - 1].position
+            return b"".join([self._encoded[i] for i in range(start, end)]), last
+
+    def _start(self, position: int, timeout: float) -> int | None:
+        """Index of the first event after `position` (called with the condition held)."""
+        self._condition.wait_for(lambda: self._head is not None)
+        if position >= self._head:
+            self._condition.wait_for(lambda: self._head > position, timeout=timeout)
+        first = self._events[0].position if self._events else self._head + 1
+        if position < first - 1:
+            return None
+        return position - first + 1
 
     def _follow(self) -> None:
         try:
@@ -52,7 +99,8 @@ class ChannelFeed:
             while True:
                 version = notifier.version(self.channel)
                 self._read_new()
-                notifier.wait(self.channel, version, self.poll_interval)
+                if notifier.wait(self.channel, version, self.poll_interval):
+                    time.sleep(LINGER_S)
         finally:
             connection.close()
 
@@ -61,8 +109,11 @@ class ChannelFeed:
             rows = events_after(self.channel, self._head, READ_BATCH)
             if not rows:
                 return
+            events = [pb.Event(**row) for row in rows]
+            encoded = [batch_element(event) for event in events]
             with self._condition:
-                self._events.extend(pb.Event(**row) for row in rows)
+                self._events.extend(events)
+                self._encoded.extend(encoded)
                 self._head = rows[-1]["position"]
                 self._condition.notify_all()
             if len(rows) < READ_BATCH:

@@ -26,10 +26,10 @@ class Notifier:
             self._versions[channel] += 1
             self._condition.notify_all()
 
-    def wait(self, channel: str, seen_version: int, timeout: float) -> None:
-        """Returns when the channel moved past `seen_version`, or after `timeout` seconds."""
+    def wait(self, channel: str, seen_version: int, timeout: float) -> bool:
+        """Returns True when the channel moved past `seen_version`, False after `timeout` seconds."""
         with self._condition:
-            self._condition.wait_for(lambda: self._versions[channel] != seen_version, timeout=timeout)
+            return self._condition.wait_for(lambda: self._versions[channel] != seen_version, timeout=timeout)
 
 
 notifier = Notifier()

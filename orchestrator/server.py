@@ -15,7 +15,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
-from orchestrator.feed import Feeds
+from orchestrator.feed import Feeds, batch_element
 from orchestrator.identity import Channels, caller_of
 from orchestrator.ledger import computeplans, computetasks, datasets, functions, organizations, outputs
 from orchestrator.notifier import listen_postgres
@@ -210,6 +210,22 @@ class EventService(Servicer, rpc.EventServiceServicer):
             self.streams.release()
             connection.close()
 
+    def SubscribeToEventBatches(self, request, context):
+        """As SubscribeToEvents, with the events that are ready sent together: each message is an
+        encoded `EventBatch` of up to EVENT_BATCH events (see `add_event_service`)."""
+        close_old_connections()
+        try:
+            caller = caller_of(context, self.channels)
+        except OrchestratorError as error:
+            abort(context, error)
+        if not self.streams.acquire(blocking=False):
+            abort(context, OrchestratorError("TOO_MANY_STREAMS", f"at most {self.max_streams} streams per replica"))
+        try:
+            yield from self._stream_batches(caller, request.after_position, context)
+        finally:
+            self.streams.release()
+            connection.close()
+
     def _stream(self, caller, position: int, context):
         feed = self.feeds.of(caller.channel)
         while context.is_active():
@@ -219,6 +235,37 @@ class EventService(Servicer, rpc.EventServiceServicer):
             for event in batch:
                 yield event
                 position = event.position
+
+    def _stream_batches(self, caller, position: int, context):
+        feed = self.feeds.of(caller.channel)
+        while context.is_active():
+            found = feed.encoded_after(position, timeout=self.poll_interval, limit=EVENT_BATCH)
+            if found is None:  # older than the feed's memory: replay from the table
+                rows = events_after(caller.channel, position, EVENT_BATCH)
+                encoded = b"".join(batch_element(pb.Event(**row)) for row in rows)
+                position = rows[-1]["position"] if rows else position
+            else:
+                encoded, position = found
+            if encoded:
+                yield encoded
+
+
+def add_event_service(servicer: EventService, server: grpc.Server) -> None:
+    """As the generated `add_EventServiceServicer_to_server`, except that batches are sent as the
+    bytes the feed encoded once for all streams, not as messages serialized per stream."""
+    handlers = {
+        "SubscribeToEvents": grpc.unary_stream_rpc_method_handler(
+            servicer.SubscribeToEvents,
+            request_deserializer=api.SubscribeParam.FromString,
+            response_serializer=pb.Event.SerializeToString,
+        ),
+        "SubscribeToEventBatches": grpc.unary_stream_rpc_method_handler(
+            servicer.SubscribeToEventBatches, request_deserializer=api.SubscribeParam.FromString
+        ),
+    }
+    name = "substra.orchestrator.v1.EventService"
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
 
 
 SERVICES = (
@@ -247,7 +294,7 @@ def build_server(
         add(servicer(channels), server)
     poll_interval = 1.0 if connection.vendor == "postgresql" else 0.2
     events = EventService(channels, poll_interval, settings.MAX_STREAMS)
-    rpc.add_EventServiceServicer_to_server(events, server)
+    add_event_service(events, server)
     credentials = grpc.ssl_server_credentials(
         [(private_key, certificate)], root_certificates=client_ca, require_client_auth=True
     )

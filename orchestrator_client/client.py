@@ -203,8 +203,24 @@ class OrchestratorClient:
         hash kept), every event is checked against the hash chain first, and a break raises
         `ChainBroken` before the event is handed out."""
         request = api.SubscribeParam(after_position=after_position)
-        stream = self._events.SubscribeToEvents(request, metadata=self._metadata, timeout=timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        stream = self._events.SubscribeToEventBatches(request, metadata=self._metadata, timeout=timeout)
         try:
+            try:
+                for batch in stream:
+                    for event in batch.events:
+                        if verifier is not None:
+                            verifier.verify(event)
+                        yield event
+                        request.after_position = event.position
+                return
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                    raise
+            # An orchestrator that predates event batches: one message per event.
+            stream.cancel()
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            stream = self._events.SubscribeToEvents(request, metadata=self._metadata, timeout=remaining)
             for event in stream:
                 if verifier is not None:
                     verifier.verify(event)

@@ -296,3 +296,9 @@ class SubscribeParam(_message.Message):
     AFTER_POSITION_FIELD_NUMBER: _ClassVar[int]
     after_position: int
     def __init__(self, after_position: _Optional[int] = ...) -> None: ...
+
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_assets_pb2.Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[_assets_pb2.Event, _Mapping]]] = ...) -> None: ...

@@ -1318,6 +1318,11 @@ class EventServiceStub:
                 request_serializer=orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.SerializeToString,
                 response_deserializer=orchestrator__client_dot_pb_dot_assets__pb2.Event.FromString,
                 _registered_method=True)
+        self.SubscribeToEventBatches = channel.unary_stream(
+                '/substra.orchestrator.v1.EventService/SubscribeToEventBatches',
+                request_serializer=orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.SerializeToString,
+                response_deserializer=orchestrator__client_dot_pb_dot_service__pb2.EventBatch.FromString,
+                _registered_method=True)
 
 
 class EventServiceServicer:
@@ -1330,6 +1335,14 @@ class EventServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubscribeToEventBatches(self, request, context):
+        """The same events, with those that are ready sent together in one message: a busy channel
+        costs far fewer messages to the orchestrator and to its subscribers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1337,6 +1350,11 @@ def add_EventServiceServicer_to_server(servicer, server):
                     servicer.SubscribeToEvents,
                     request_deserializer=orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.FromString,
                     response_serializer=orchestrator__client_dot_pb_dot_assets__pb2.Event.SerializeToString,
+            ),
+            'SubscribeToEventBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.SubscribeToEventBatches,
+                    request_deserializer=orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.FromString,
+                    response_serializer=orchestrator__client_dot_pb_dot_service__pb2.EventBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1366,6 +1384,33 @@ class EventService:
             '/substra.orchestrator.v1.EventService/SubscribeToEvents',
             orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.SerializeToString,
             orchestrator__client_dot_pb_dot_assets__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeToEventBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/substra.orchestrator.v1.EventService/SubscribeToEventBatches',
+            orchestrator__client_dot_pb_dot_service__pb2.SubscribeParam.SerializeToString,
+            orchestrator__client_dot_pb_dot_service__pb2.EventBatch.FromString,
             options,
             channel_credentials,
             insecure,
