@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import EventLog, recording, retry_on_conflict
-from orchestrator.ledger import cascades
+from orchestrator.ledger import cascades, fast
 from orchestrator.ledger.common import (
     TAG_MAX,
     Caller,
@@ -91,6 +91,14 @@ def apply_task_action(caller: Caller, key: str, action: str, models=(), performa
     transaction as the Done: a task completes in one atomic write."""
     if (models or performances) and action != "TASK_ACTION_DONE":
         raise OrchestratorError("INVALID_FIELD", "outputs come with TASK_ACTION_DONE only")
+    if fast.available():  # one statement for the common case; None: the general path decides
+        snapshot = None
+        if action == "TASK_ACTION_EXECUTING":
+            snapshot = fast.start_task(caller, key)
+        elif action == "TASK_ACTION_DONE" and not performances:
+            snapshot = fast.finish_task(caller, key, models)
+        if snapshot is not None:
+            return snapshot
     with recording(caller.channel) as events:
         if action == "TASK_ACTION_EXECUTING":
             return _start(caller, key, events)

@@ -5,15 +5,18 @@ import json
 import threading
 import time
 
+import grpc
 import psycopg
 import pytest
 
 from devnet.orchestrator import OrchestratorProcess
 from devnet.postgres import create_database, drop_database
+from orchestrator.ledger.common import canonical
 from orchestrator_client.chain import GENESIS_HASH, ChainBroken, ChainVerifier, event_hash
 from orchestrator_client.pb import assets_pb2 as pb
+from orchestrator_client.pb import service_pb2 as api
 from tests.conftest import CHANNELS, ORG1, ORG2
-from tests.orchestrator.conftest import Clients, World, new_key
+from tests.orchestrator.conftest import ADDRESS, Clients, World, new_key
 
 
 def all_events(client, timeout=1.0):
@@ -162,3 +165,72 @@ def test_a_consumer_resumes_from_its_stored_position_and_hash(disposable):
     resumed = list(client.subscribe(kept.position, verifier=kept, timeout=1))
     assert [e.position for e in resumed] == [first[-1].position + 1]
     assert kept.last_hash == resumed[-1].hash
+
+
+def raw_stream(client, method, after=0):
+    """The raw messages of one of the two subscription calls, for one second."""
+    request = api.SubscribeParam(after_position=after)
+    call = getattr(client._events, method)(request, metadata=client._metadata, timeout=1)
+    messages = []
+    try:
+        for message in call:
+            messages.append(message)
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    return messages
+
+
+def test_event_batches_carry_the_same_events_as_the_one_by_one_stream(world):
+    plan = world.plan()
+    world.client(ORG2).register_tasks([world.train_task(plan)])
+    client = world.client(ORG1)
+    one_by_one = raw_stream(client, "SubscribeToEvents")
+    batches = raw_stream(client, "SubscribeToEventBatches")
+    assert len(batches) < len(one_by_one), "a replay comes in batches"
+    batched = [event for batch in batches for event in batch.events]
+    assert [e.SerializeToString() for e in batched] == [e.SerializeToString() for e in one_by_one]
+    resumed = [event for batch in raw_stream(client, "SubscribeToEventBatches", after=3) for event in batch.events]
+    assert [e.position for e in resumed] == [e.position for e in one_by_one[3:]]
+
+
+def test_events_of_the_database_functions_are_canonical_and_chained(world):
+    """Claims and Dones run as database functions on PostgreSQL, which build the snapshots and
+    the digests themselves: they must come out byte for byte as Python builds them, strings that
+    JSON escapes included."""
+    tricky = 'tâche "quoted" \\ back\tslash\n\x01\x1f\x7f ✓ \u2028'
+    plan = world.plan()
+    parent = world.train_task(plan)
+    parent["tag"] = tricky
+    parent["metadata"] = {"note": tricky}
+    child = world.train_task(plan, parents=[parent["key"]])
+    world.client(ORG2).register_tasks([parent, child])
+    worker = world.client(ORG1)
+    worker.apply_task_action(parent["key"], "TASK_ACTION_EXECUTING")
+    model = {"key": new_key(), "compute_task_output_identifier": "model", "address": ADDRESS}
+    done = worker.complete_task(parent["key"], models=[model])
+    assert done.status == pb.STATUS_DONE and done.tag == tricky
+    events = list(worker.subscribe(0, verifier=ChainVerifier(), timeout=1))  # digests and links verify
+    ours = [e for e in events if e.asset_key in (parent["key"], child["key"], model["key"], plan)]
+    for event in ours:
+        assert canonical(json.loads(event.asset_json)) == event.asset_json
+    created, _, executing, model_created, finished, unblocked = (
+        json.loads(e.asset_json) for e in ours if e.asset_kind != pb.ASSET_COMPUTE_PLAN
+    )
+    assert executing == created | {"status": "STATUS_EXECUTING", "start_date": executing["start_date"]}
+    assert finished == executing | {"status": "STATUS_DONE", "end_date": finished["end_date"]}
+    assert finished["tag"] == tricky and finished["metadata"] == {"note": tricky}
+    assert unblocked["key"] == child["key"] and unblocked["status"] == "STATUS_WAITING_FOR_EXECUTOR_SLOT"
+    stored = worker.get_model(model["key"])
+    assert model_created == {
+        "key": model["key"],
+        "compute_task_key": parent["key"],
+        "compute_task_output_identifier": "model",
+        "address": ADDRESS,
+        "permissions": {"process": {"public": False, "authorized_ids": sorted([ORG1, ORG2])}},
+        "owner": ORG1,
+        "disabled": False,
+        "creation_date": stored.creation_date,
+    }
+    plan_events = [json.loads(e.asset_json) for e in ours if e.asset_kind == pb.ASSET_COMPUTE_PLAN]
+    assert [p["status"] for p in plan_events] == ["PLAN_STATUS_CREATED", "PLAN_STATUS_DOING"]
+    assert plan_events[-1]["start_date"] == executing["start_date"]
