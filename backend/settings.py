@@ -81,6 +81,43 @@ ORCHESTRATOR_TLS_CERT = env_str("ORCHESTRATOR_TLS_CERT", "")
 ORCHESTRATOR_TLS_KEY = env_str("ORCHESTRATOR_TLS_KEY", "")
 ORCHESTRATOR_SERVER_NAME = env_str("ORCHESTRATOR_SERVER_NAME", "")
 
+# Compute (docs/compute.md): the Celery broker, the worker's folders, cache and containers.
+
+# Redis in production; with none set, kombu's filesystem transport under the data directory
+# (the embedded mode needs no server).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(DATA_DIR / "broker"),
+        "data_folder_out": str(DATA_DIR / "broker"),
+        "control_folder": str(DATA_DIR / "broker" / "control"),
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+)
+if CELERY_BROKER_URL.startswith("filesystem"):
+    (DATA_DIR / "broker" / "control").mkdir(parents=True, exist_ok=True)
+# Tasks of every channel share one FIFO queue per organization (the seed's "multiple tasks
+# from different channels"); image builds have their own, so a long build holds no task back.
+COMPUTE_QUEUE = env_str("COMPUTE_QUEUE", f"{ORG_ID}.compute")
+BUILD_QUEUE = env_str("COMPUTE_BUILD_QUEUE", f"{ORG_ID}.builds")
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 1)
+COMPUTE_DIR = Path(env_str("COMPUTE_DIR", str(DATA_DIR / "compute"))).resolve()
+COMPUTE_CACHE_MAX_BYTES = env_int("COMPUTE_CACHE_MAX_BYTES", 10 * 1024**3)
+# "docker", "subprocess" (no isolation: a single machine without Docker), or "auto": Docker
+# when a daemon answers, else the subprocess executor with its warning.
+COMPUTE_EXECUTOR = env_str("COMPUTE_EXECUTOR", "auto")
+COMPUTE_MEMORY_BYTES = env_int("COMPUTE_MEMORY_BYTES", 4 * 1024**3)
+COMPUTE_CPUS = float(env_str("COMPUTE_CPUS", "0") or 0)
+COMPUTE_PIDS_LIMIT = env_int("COMPUTE_PIDS_LIMIT", 1024)
+COMPUTE_GPUS = env_bool("COMPUTE_GPUS", False)
+COMPUTE_BUILD_TIMEOUT_SECONDS = env_int("COMPUTE_BUILD_TIMEOUT_SECONDS", 1800)
+COMPUTE_TASK_TIMEOUT_SECONDS = env_int("COMPUTE_TASK_TIMEOUT_SECONDS", 24 * 3600)
+# A worker running a task renews its lease this often; a lease this old belongs to a dead worker.
+COMPUTE_LEASE_SECONDS = env_int("COMPUTE_LEASE_SECONDS", 20)
+# Infrastructure errors (an owner or the engine away) are retried this many times, with backoff.
+COMPUTE_MAX_RETRIES = env_int("COMPUTE_MAX_RETRIES", 5)
+
 # Django
 
 

@@ -86,9 +86,12 @@ def _spawn(state_dir: Path, record: Record, name: str, command: list[str], env: 
 # up
 
 
-def up(state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: float = 120.0) -> dict:
+def up(
+    state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: float = 120.0, executor: str = "auto"
+) -> dict:
     """Starts the network and returns what network.json holds. On failure, stops what it started
-    and raises DevnetError."""
+    and raises DevnetError. `executor`: where workers run functions (COMPUTE_EXECUTOR: docker,
+    subprocess, or auto: Docker when a daemon answers)."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     if (state_dir / PROCESSES).exists() and Record(state_dir).data["processes"]:
@@ -97,7 +100,7 @@ def up(state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: fl
     record = Record(state_dir)
     record.save()
     try:
-        network = _up(state_dir, record, org_ids(orgs), services, time.monotonic() + timeout)
+        network = _up(state_dir, record, org_ids(orgs), services, time.monotonic() + timeout, executor)
     except BaseException:
         down(state_dir, grace=5.0)
         raise
@@ -105,8 +108,10 @@ def up(state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: fl
     return network
 
 
-def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadline: float) -> dict:
+def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadline: float, executor: str) -> dict:
     authority = Authority.create()
+    # Queues are named apart per network: several networks may share one Redis.
+    network_id = secrets.token_hex(4)
     s3 = None
     if services:
         from devnet.postgres import create_database
@@ -152,6 +157,8 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
         org: _backend_environment(state_dir, authority, orchestrator, org, urls[org], backend_dbs.get(org), s3)
         for org in orgs
     }
+    for org in orgs:
+        envs[org].update(_worker_environment(network_id, org, executor, services))
 
     def set_up(org: str) -> None:
         manage(envs[org], state_dir, org, "migrate", "--noinput")
@@ -188,6 +195,7 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{ports[org]}"], envs[org],
         )  # fmt: skip
         _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
+        _spawn(state_dir, record, f"{org}-worker", worker_command(org, envs[org]), envs[org])
 
     for org in orgs:
         _wait_login(urls[org], "admin", passwords[org], servers[org], state_dir / f"{org}-backend.log", deadline)
@@ -230,6 +238,27 @@ def _backend_environment(state_dir, authority, orchestrator, org, url, database_
     if s3 is not None:
         env.update(s3.backend_environment(org.lower()))
     return env
+
+
+def _worker_environment(network_id: str, org: str, executor: str, services: bool) -> dict:
+    env = {
+        "COMPUTE_EXECUTOR": executor,
+        "COMPUTE_QUEUE": f"devnet-{network_id}.{org}.compute",
+        "COMPUTE_BUILD_QUEUE": f"devnet-{network_id}.{org}.builds",
+    }
+    if services:
+        env["CELERY_BROKER_URL"] = os.environ.get("DEVNET_REDIS_URL", "redis://127.0.0.1:6379/0")
+    return env
+
+
+def worker_command(org: str, env: dict) -> list[str]:
+    """The Celery worker of `org`: its task queue and its build queue."""
+    queues = f"{env['COMPUTE_QUEUE']},{env['COMPUTE_BUILD_QUEUE']}"
+    return [
+        sys.executable, "-m", "celery", "-A", "backend", "worker", "-Q", queues, "-n", f"{org}@%h",
+        "--concurrency", os.environ.get("WORKER_CONCURRENCY", "1"), "--loglevel", "INFO", "--without-gossip",
+        "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
 
 
 def manage(env: dict, state_dir: Path, org: str, *args: str) -> None:

@@ -8,7 +8,8 @@ For one channel, from the position and hash kept in its ChannelCursor:
 - the applier takes the events that have arrived (up to BATCH_SIZE) and, in one local
   transaction, upserts their snapshots and moves the cursor to the last one. A crash therefore
   loses nothing and applies nothing twice, and a replay would change nothing anyway (upserts);
-- after the commit, the tasks that became to do for this organization go to `on_tasks_to_do`.
+- after the commit, the work the events create for this organization goes to `on_events_applied`
+  (tasks To do, functions to build, plans ended: substrapp/queueing.py).
 
 The orchestrator going away (Unavailable) or a lost database connection ends the stream; it is
 opened again from the stored cursor after an exponential backoff. A broken chain stops the
@@ -25,14 +26,14 @@ import logging
 import queue
 import threading
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 
 from orchestrator_client import OrchestratorClient, OrchestratorError, Unavailable
 from orchestrator_client.chain import ChainBroken, ChainVerifier
 from orchestrator_client.pb import assets_pb2 as pb
+from substrapp import queueing
 from substrapp.mirror import save_snapshots
-from substrapp.models import ChannelCursor, TaskStatus
+from substrapp.models import ChannelCursor
 from substrapp.orchestration import orchestrator_for
 
 logger = logging.getLogger(__name__)
@@ -48,18 +49,16 @@ DRAIN_STREAM_SECONDS = 3.0
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.5, 30.0
 
 
-def on_tasks_to_do(channel: str, tasks: list[dict]) -> None:
-    """The hook of the compute path, called after the commit that mirrored them with the snapshots
-    of the tasks whose status became STATUS_WAITING_FOR_EXECUTOR_SLOT with this organization
-    (settings.ORG_ID) as worker, in event order. It does nothing yet: the compute issue makes it
-    enqueue each task for a worker.
+def on_events_applied(channel: str, changes: list[tuple[str, dict]]) -> None:
+    """The compute path's hook (substrapp/queueing.py), called after the commit that mirrored a
+    batch of events, with their (asset kind, snapshot) in event order: tasks To do for this
+    organization go to its workers, its new functions to its builders, ended plans to clean-up.
 
-    A call is lost if the process dies right after the commit, and a task comes again if its events
-    are replayed (a cursor reset). So a worker claims a task with the orchestrator's conditional
-    TASK_ACTION_EXECUTING (a duplicate claim fails and changes nothing), and the compute path
-    should also enqueue, at start, the mirror's `ComputeTask.objects.filter(worker=ORG_ID,
-    status=TaskStatus.WAITING_FOR_EXECUTOR_SLOT)`. An exception here is logged; the events stay
-    applied."""
+    A call is lost if the process dies right after the commit, and comes again if events are
+    replayed (a cursor reset). So every Celery task claims its work with a conditional update (a
+    duplicate does nothing), and a worker enqueues, at its start, what the mirror says it owes.
+    An exception here is logged; the events stay applied."""
+    queueing.hand_over(channel, changes)
 
 
 class CursorMoved(Exception):
@@ -124,7 +123,7 @@ def apply_events(channel: str, events: list) -> None:
             save_snapshots(channel, asset_kind, snapshots)
         cursor.position, cursor.hash = events[-1].position, events[-1].hash
         cursor.save()
-        hand_over_tasks_to_do(channel, changes)
+        transaction.on_commit(lambda: on_events_applied(channel, changes), robust=True)
 
 
 def runs_of_one_kind(changes: list[tuple[str, dict]]):
@@ -132,17 +131,6 @@ def runs_of_one_kind(changes: list[tuple[str, dict]]):
     ones: a task must come after the plan and the function that come before it."""
     for asset_kind, run in itertools.groupby(changes, key=lambda change: change[0]):
         yield asset_kind, [snapshot for _, snapshot in run]
-
-
-def hand_over_tasks_to_do(channel: str, changes: list[tuple[str, dict]]) -> None:
-    latest = {snapshot["key"]: snapshot for kind, snapshot in changes if kind == "ASSET_COMPUTE_TASK"}
-    to_do = [
-        task
-        for task in latest.values()
-        if task["status"] == TaskStatus.WAITING_FOR_EXECUTOR_SLOT and task["worker"] == settings.ORG_ID
-    ]
-    if to_do:
-        transaction.on_commit(lambda: on_tasks_to_do(channel, to_do), robust=True)
 
 
 def is_transient(error: Exception) -> bool:

@@ -2,6 +2,7 @@ from substrapp.models.computeplans import ComputePlan, TaskCounts
 from substrapp.models.computetasks import ComputeTask, TaskStatus
 from substrapp.models.datasets import DataManager, DataSample
 from substrapp.models.events import ChannelCursor
+from substrapp.models.executions import TaskExecution
 from substrapp.models.functions import Function
 from substrapp.models.organizations import Organization
 from substrapp.models.outputs import FailureReport, Model, Performance
@@ -27,6 +28,7 @@ __all__ = [
     "Performance",
     "Role",
     "TaskCounts",
+    "TaskExecution",
     "TaskStatus",
     "UserChannel",
     "channel_of",

@@ -12,7 +12,7 @@ from django.db import connection
 
 from orchestrator_client.chain import GENESIS_HASH, ChainBroken
 from orchestrator_client.pb import assets_pb2 as pb
-from substrapp import consumer
+from substrapp import consumer, queueing
 from substrapp.consumer import CursorMoved, apply_events, consume
 from substrapp.mirror import MIRRORS, save_snapshots, snapshot_of
 from substrapp.models import (
@@ -300,12 +300,11 @@ def test_tasks_to_do_for_this_organization_are_handed_over_after_commit(world, m
     drain()
     handed = []
 
-    def record(channel, tasks):
-        keys = [task["key"] for task in tasks]
-        committed = ComputeTask.objects.filter(key__in=keys, status="STATUS_WAITING_FOR_EXECUTOR_SLOT").count()
-        handed.append((channel, keys, connection.in_atomic_block, committed))
+    def record(channel, key):
+        committed = ComputeTask.objects.filter(key=key, status="STATUS_WAITING_FOR_EXECUTOR_SLOT").count()
+        handed.append((channel, [key], connection.in_atomic_block, committed))
 
-    monkeypatch.setattr(consumer, "on_tasks_to_do", record)
+    monkeypatch.setattr(queueing, "enqueue_task", record)
     plan = world.plan()
     first = world.train_task(plan)
     child = world.train_task(plan, parents=[first["key"]])

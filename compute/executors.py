@@ -1,0 +1,364 @@
+"""Where a task's function runs: in a container (DockerExecutor) or, on a machine without Docker,
+in a plain process (SubprocessExecutor, which isolates nothing and says so).
+
+A plan's folder on the host holds one folder per task under `inputs/` (opener, data samples,
+models and the argument file, read-only for the function) and under `outputs/` (writable). The
+function sees them under `root` (`/substra_internal` in a container, the host folder itself in a
+subprocess), so the substratools arguments are written with `executor.root_of(plan_dir)`.
+
+    image = executor.prepare_image(checksum, unpack_archive)    # once per archive checksum
+    result = executor.run(Execution(plan_key, plan_dir, image, task_key), should_stop)
+
+The Docker executor keeps one container per (plan, image), started on the plan's first task and
+removed by `end_plan`: each task is an exec of the image's entrypoint with `@<argument file>`,
+which saves the few hundred milliseconds of a container start per task.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+CONTAINER_ROOT = "/substra_internal"
+ARGUMENTS = "arguments.txt"
+UNPRIVILEGED_USER = "65534:65534"  # nobody: for images whose USER is root
+POLL_SECONDS = 0.25
+
+
+class BuildFailed(Exception):
+    """The function's own archive does not build: a BUILD_ERROR, with the build's log."""
+
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+class ExecutorUnavailable(Exception):
+    """The container engine failed us: an infrastructure error, worth a retry."""
+
+
+@dataclass(frozen=True)
+class Image:
+    checksum: str
+    name: str  # a Docker image tag, or the folder of the unpacked archive
+    entrypoint: list[str]
+    workdir: str = ""
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class Execution:
+    plan_key: str
+    plan_dir: Path
+    image: Image
+    task_key: str
+    timeout: float | None = None
+
+
+@dataclass
+class Result:
+    exit_code: int | None  # None: stopped (cancelled or timed out) before it ended
+    logs: bytes
+    seconds: float
+    stopped: str = ""  # "cancelled" or "timeout"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 0  # 0: no limit
+    cpus: float = 0.0
+    pids: int = 0
+    gpus: bool = False
+
+
+def task_folders(plan_dir: Path, task_key: str) -> tuple[Path, Path]:
+    """The task's input and output folders on the host, made if needed."""
+    inputs, outputs = plan_dir / "inputs" / task_key, plan_dir / "outputs" / task_key
+    for folder in (plan_dir / "inputs", plan_dir / "outputs"):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+    inputs.mkdir(exist_ok=True)
+    shutil.rmtree(outputs, ignore_errors=True)
+    outputs.mkdir()
+    # The function may run as any uid (the image's own USER, or nobody): it must write here.
+    outputs.chmod(0o777)
+    return inputs, outputs
+
+
+def write_arguments(inputs_dir: Path, arguments: list[str]) -> Path:
+    """The substratools argument file: one argument a line, read with `@file`."""
+    path = inputs_dir / ARGUMENTS
+    path.write_text("".join(f"{argument}\n" for argument in arguments))
+    return path
+
+
+def entrypoint_of_dockerfile(dockerfile: Path) -> list[str]:
+    """The exec-form ENTRYPOINT of a Dockerfile (`ENTRYPOINT ["python3", "f.py", ...]`)."""
+    entrypoint = None
+    for line in dockerfile.read_text().splitlines():
+        words = line.strip().split(None, 1)
+        if len(words) == 2 and words[0].upper() == "ENTRYPOINT":
+            try:
+                entrypoint = json.loads(words[1])
+            except json.JSONDecodeError:
+                raise BuildFailed("The Dockerfile's ENTRYPOINT must be in exec form", line) from None
+    if not entrypoint or not all(isinstance(part, str) for part in entrypoint):
+        raise BuildFailed("The Dockerfile has no ENTRYPOINT in exec form", dockerfile.read_text())
+    return entrypoint
+
+
+# Subprocess: the embedded mode
+
+
+class SubprocessExecutor:
+    """Runs the function's entrypoint as a plain process of this worker, with this Python. No
+    isolation at all: the function can read and write what the worker can. For a single machine
+    that has no Docker, never for data that matters."""
+
+    def __init__(self, images_dir: Path):
+        self.images_dir = Path(images_dir)
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        logger.warning(
+            "SUBPROCESS EXECUTOR: functions run as plain processes of the worker, WITHOUT ISOLATION "
+            "(no container, network, file or user limits). Use Docker for anything but a demo."
+        )
+
+    def root_of(self, plan_dir: Path) -> str:
+        return str(plan_dir)
+
+    def prepare_image(self, checksum: str, unpack: Callable[[Path], None]) -> Image:
+        folder = self.images_dir / checksum
+        if not (folder / ".ready").exists():
+            draft = self.images_dir / f".{checksum}.{os.getpid()}.{threading.get_ident()}"
+            shutil.rmtree(draft, ignore_errors=True)
+            draft.mkdir()
+            unpack(draft)
+            entrypoint_of_dockerfile(draft / "Dockerfile")
+            (draft / ".ready").touch()
+            with contextlib.suppress(OSError):  # another process got there first: same content
+                draft.rename(folder)
+            shutil.rmtree(draft, ignore_errors=True)
+        entrypoint = entrypoint_of_dockerfile(folder / "Dockerfile")
+        if Path(entrypoint[0]).name.startswith("python"):
+            entrypoint = [sys.executable, *entrypoint[1:]]
+        return Image(checksum=checksum, name=str(folder), entrypoint=entrypoint)
+
+    def run(self, execution: Execution, should_stop: Callable[[], bool]) -> Result:
+        arguments = execution.plan_dir / "inputs" / execution.task_key / ARGUMENTS
+        command = [*execution.image.entrypoint, f"@{arguments}"]
+        started = time.monotonic()
+        with open(execution.plan_dir / "outputs" / f"{execution.task_key}.log", "w+b") as log:
+            process = subprocess.Popen(
+                command, cwd=execution.image.name, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            stopped = _wait(process.poll, should_stop, started, execution.timeout)
+            if stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            exit_code = process.wait()
+            log.seek(0)
+            logs = log.read()
+        return Result(None if stopped else exit_code, logs, time.monotonic() - started, stopped)
+
+    def end_plan(self, plan_key: str) -> None:
+        """Nothing lives on between tasks."""
+
+
+def _wait(ended: Callable[[], object], should_stop: Callable[[], bool], started: float, timeout) -> str:
+    """Polls until `ended()` is not None; "cancelled" or "timeout" if it had to stop first."""
+    while ended() is None:
+        if should_stop():
+            return "cancelled"
+        if timeout and time.monotonic() - started > timeout:
+            return "timeout"
+        time.sleep(POLL_SECONDS)
+    return ""
+
+
+# Docker
+
+
+@dataclass
+class DockerExecutor:
+    """Containers without network, as a non-root user, with inputs read-only and the limits
+    given. `org` names this organization's containers apart from other organizations' on a
+    shared engine."""
+
+    org: str
+    limits: Limits = field(default_factory=Limits)
+    build_timeout: float = 1800.0
+    client: object = None
+
+    def __post_init__(self):
+        import docker  # only where Docker is used
+
+        self._docker = docker
+        if self.client is None:
+            self.client = docker.from_env(timeout=300)
+
+    def root_of(self, plan_dir: Path) -> str:
+        return CONTAINER_ROOT
+
+    @staticmethod
+    def image_name(checksum: str) -> str:
+        return f"substra-function:{checksum}"
+
+    def prepare_image(self, checksum: str, unpack: Callable[[Path], None], context_dir: Path | None = None) -> Image:
+        """The image of a function archive, built once (callers hold the build lock): an image
+        with this tag is one built from this very archive."""
+        name = self.image_name(checksum)
+        try:
+            image = self.client.images.get(name)
+        except self._docker.errors.ImageNotFound:
+            image = self._build(name, unpack, context_dir)
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed: {error}") from error
+        config = image.attrs.get("Config") or {}
+        entrypoint = config.get("Entrypoint") or []
+        if not entrypoint:
+            raise BuildFailed("The image has no ENTRYPOINT: a function's Dockerfile must set one", "")
+        return Image(checksum, name, list(entrypoint), config.get("WorkingDir") or "", config.get("User") or "")
+
+    def _build(self, name: str, unpack: Callable[[Path], None], context_dir: Path | None):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=context_dir) as folder:
+            unpack(Path(folder))
+            if not (Path(folder) / "Dockerfile").exists():
+                raise BuildFailed("The function's archive has no Dockerfile at its root", "")
+            lines: list[str] = []
+            failure = self._stream_build(folder, name, lines)
+        log = "".join(lines)
+        if failure:
+            raise BuildFailed(failure, log)
+        return self.client.images.get(name)
+
+    def _stream_build(self, folder: str, name: str, lines: list[str]) -> str:
+        """Builds, collecting the log; the error message, or "" when it built."""
+        outcome = {"error": "", "done": False}
+
+        def build():
+            try:
+                for chunk in self.client.api.build(path=folder, tag=name, rm=True, forcerm=True, decode=True):
+                    if "stream" in chunk:
+                        lines.append(chunk["stream"])
+                    if "error" in chunk:
+                        lines.append(chunk["error"] + "\n")
+                        outcome["error"] = chunk["error"].strip()
+            except self._docker.errors.DockerException as error:
+                outcome["error"] = f"docker: {error}"
+            outcome["done"] = True
+
+        builder = threading.Thread(target=build, daemon=True)
+        builder.start()
+        builder.join(self.build_timeout)
+        if not outcome["done"]:
+            return f"The build took more than {self.build_timeout:.0f} s"
+        return outcome["error"]
+
+    def run(self, execution: Execution, should_stop: Callable[[], bool]) -> Result:
+        container = self._container(execution)
+        arguments = f"{CONTAINER_ROOT}/inputs/{execution.task_key}/{ARGUMENTS}"
+        api = self.client.api
+        started = time.monotonic()
+        try:
+            exec_id = api.exec_create(
+                container.id,
+                [*execution.image.entrypoint, f"@{arguments}"],
+                user=self._user(execution.image),
+                workdir=execution.image.workdir or None,
+                environment={"HOME": "/tmp"},
+            )["Id"]
+            chunks: list[bytes] = []
+            reader = threading.Thread(target=lambda: chunks.extend(api.exec_start(exec_id, stream=True)), daemon=True)
+            reader.start()
+            stopped = _wait(lambda: None if reader.is_alive() else True, should_stop, started, execution.timeout)
+            if stopped:
+                # An exec cannot be killed through the API: the plan's container goes with it
+                # (a cancel stops the whole plan anyway).
+                self.end_plan(execution.plan_key)
+                reader.join(10)
+                return Result(None, b"".join(chunks), time.monotonic() - started, stopped)
+            exit_code = api.exec_inspect(exec_id)["ExitCode"]
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed running task {execution.task_key}: {error}") from error
+        if exit_code is None:
+            raise ExecutorUnavailable(f"the exec of task {execution.task_key} ended without an exit code")
+        return Result(exit_code, b"".join(chunks), time.monotonic() - started)
+
+    def end_plan(self, plan_key: str) -> None:
+        for container in self.client.containers.list(all=True, filters={"label": self._labels(plan_key)}):
+            with contextlib.suppress(self._docker.errors.NotFound, self._docker.errors.APIError):
+                container.remove(force=True)
+
+    def plan_containers(self, plan_key: str) -> list:
+        return self.client.containers.list(all=True, filters={"label": self._labels(plan_key)})
+
+    def _labels(self, plan_key: str) -> list[str]:
+        return [f"substra.org={self.org}", f"substra.plan={plan_key}"]
+
+    def _container(self, execution: Execution):
+        name = f"substra-{self.org}-{execution.plan_key}-{execution.image.checksum[:16]}".lower()
+        try:
+            container = self.client.containers.get(name)
+            if container.status == "running":
+                return container
+            container.remove(force=True)
+        except self._docker.errors.NotFound:
+            pass
+        try:
+            return self._start(name, execution)
+        except self._docker.errors.APIError as error:
+            if error.status_code == 409:  # another process of this worker started it just now
+                return self.client.containers.get(name)
+            raise ExecutorUnavailable(f"Docker could not start {name}: {error}") from error
+
+    def _start(self, name: str, execution: Execution):
+        plan_dir = execution.plan_dir
+        options = {}
+        if self.limits.memory_bytes:
+            options["mem_limit"] = self.limits.memory_bytes
+            options["memswap_limit"] = self.limits.memory_bytes
+        if self.limits.cpus:
+            options["nano_cpus"] = int(self.limits.cpus * 1e9)
+        if self.limits.pids:
+            options["pids_limit"] = self.limits.pids
+        if self.limits.gpus:
+            options["device_requests"] = [self._docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        return self.client.containers.run(
+            execution.image.name,
+            name=name,
+            # The container idles; each task is an exec of the image's own entrypoint.
+            entrypoint=["sleep", "infinity"],
+            command=[],
+            detach=True,
+            network_mode="none",
+            user=self._user(execution.image),
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            labels={"substra.org": self.org, "substra.plan": execution.plan_key},
+            volumes={
+                str(plan_dir / "inputs"): {"bind": f"{CONTAINER_ROOT}/inputs", "mode": "ro"},
+                str(plan_dir / "outputs"): {"bind": f"{CONTAINER_ROOT}/outputs", "mode": "rw"},
+            },
+            **options,
+        )
+
+    @staticmethod
+    def _user(image: Image) -> str:
+        """The image's own USER unless it is root, else nobody."""
+        user = image.user.strip()
+        if not user or user.split(":")[0] in ("root", "0"):
+            return UNPRIVILEGED_USER
+        return user

@@ -1,0 +1,28 @@
+"""Local to this organization's workers: who runs a task now, and how long its steps took."""
+
+from django.db import models
+
+from substrapp.models.fields import KEY
+
+
+class TaskExecution(models.Model):
+    """The lease on a task this organization executes. A worker takes it before it claims the
+    task and renews `heartbeat` while it works; a lease whose heartbeat is older than
+    COMPUTE_LEASE_SECONDS belongs to a worker that died, and another may take the task over.
+
+    `durations` holds each step's seconds (prepare_inputs, image, execution, save_outputs), shown
+    with the task in the API."""
+
+    task_key = models.CharField(primary_key=True, **KEY)
+    channel = models.CharField(max_length=100)
+    compute_plan_key = models.CharField(**KEY)
+    holder = models.CharField(max_length=200, blank=True)  # host:pid of the worker; "" once ended
+    heartbeat = models.DateTimeField()
+    attempts = models.IntegerField(default=0)
+    durations = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["compute_plan_key"], name="taskexecution_plan")]
+
+    def __str__(self):
+        return f"execution of {self.task_key}"

@@ -1,0 +1,78 @@
+"""The Celery tasks of an organization's workers. Thin: the work is in substrapp/worker.py.
+
+Every task is safe to run twice (a duplicate message, a redelivery after a worker died): it
+claims its work with a conditional update first. Infrastructure errors are retried with an
+exponential backoff, COMPUTE_MAX_RETRIES times, then reported as INTERNAL_ERROR; any other
+error is reported at once, so that nothing stays Doing for ever.
+"""
+
+import logging
+import traceback
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from substrapp import queueing, worker
+
+logger = logging.getLogger(__name__)
+
+
+def _backoff(retries: int) -> float:
+    return min(2.0 * 2**retries, 60.0)
+
+
+@shared_task(bind=True, name="substrapp.run_compute_task", max_retries=None)
+def run_compute_task(self, channel: str, key: str) -> str:
+    try:
+        return worker.run_task(channel, key)
+    except worker.TEMPORARY as error:
+        if self.request.retries < settings.COMPUTE_MAX_RETRIES:
+            logger.warning("task %s: %s; retrying", key, error)
+            raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from error
+        return _internal_error(channel, key, "ASSET_COMPUTE_TASK", error)
+    except Exception as error:
+        logger.exception("task %s failed inside the worker", key)
+        return _internal_error(channel, key, "ASSET_COMPUTE_TASK", error)
+
+
+@shared_task(bind=True, name="substrapp.build_function", max_retries=None)
+def build_function(self, channel: str, key: str) -> str:
+    try:
+        worker.build_function(channel, key)
+        return "built"
+    except worker.TEMPORARY as error:
+        if self.request.retries < settings.COMPUTE_MAX_RETRIES:
+            logger.warning("build of function %s: %s; retrying", key, error)
+            raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from error
+        return _internal_error(channel, key, "ASSET_FUNCTION", error)
+    except Exception as error:
+        logger.exception("build of function %s failed inside the worker", key)
+        return _internal_error(channel, key, "ASSET_FUNCTION", error)
+
+
+def _internal_error(channel: str, key: str, asset_kind: str, error: Exception) -> str:
+    logs = "[substra] an infrastructure error ended this run:\n" + "".join(traceback.format_exception(error))
+    try:
+        worker.report_failure(channel, key, asset_kind, "INTERNAL_ERROR", logs)
+    except Exception:
+        logger.exception("could not report the internal error of %s", key)
+    return "failed"
+
+
+@shared_task(name="substrapp.end_plan")
+def end_plan(plan_key: str) -> None:
+    worker.end_plan(plan_key)
+
+
+@shared_task(name="substrapp.collect_transient_models")
+def collect_transient_models(channel: str, plan_key: str) -> list[str]:
+    return worker.collect_transient_models(channel, plan_key)
+
+
+@worker_ready.connect
+def recover_at_start(sender=None, **kwargs) -> None:
+    """Work this organization owes and no message may carry any more: tasks To do or Doing (a
+    worker killed mid-task; the lease tells a dead holder from a live one) and functions to
+    build."""
+    queueing.enqueue_pending_work()

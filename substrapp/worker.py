@@ -1,0 +1,588 @@
+"""The compute path of this organization (design.md, "Compute path"): the work under the Celery
+tasks of substrapp/tasks.py, which stay thin. The engine pieces (cache, executors) live in
+`compute/` and know nothing of Django; this module feeds them the mirror's assets and reports to
+the orchestrator.
+
+- `build_function`: the owner builds a function's image when it is registered and reports READY,
+  or a BUILD_ERROR with the build's log.
+- `run_task`: takes the task's lease, claims it (To do → Doing; a duplicate message does nothing),
+  prepares its inputs in the cache, gets its image, runs it, and registers its outputs with Done
+  — or a failure report with the logs. It stops within a second or so of the task's cancel
+  reaching the mirror.
+- `end_plan` removes the plan's container and folders; `collect_transient_models` deletes
+  transient models once their consumers have ended.
+
+Errors are either the function's own (permanent: a failure report) or the infrastructure's
+(`TemporaryError`: the Celery task retries with backoff, and reports INTERNAL_ERROR at the end).
+"""
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from filelock import FileLock
+
+import orchestrator_client
+from compute.cache import AssetCache, ChecksumMismatch, link_tree, sha256_of
+from compute.executors import (
+    BuildFailed,
+    DockerExecutor,
+    Execution,
+    ExecutorUnavailable,
+    Limits,
+    SubprocessExecutor,
+    task_folders,
+    write_arguments,
+)
+from substrapp.archives import ArchiveError, safe_extract
+from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
+from substrapp.mirror import save_snapshots, snapshot_of
+from substrapp.models import (
+    ComputeTask,
+    DataManager,
+    DataSample,
+    FailureReport,
+    Function,
+    Model,
+    TaskExecution,
+    TaskStatus,
+)
+from substrapp.orchestration import orchestrator_for
+from substrapp.serverpaths import directory_checksum
+from substrapp.storage import discard, open_stored, store_upload
+
+logger = logging.getLogger(__name__)
+
+TERMINAL = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
+STOP_CHECK_SECONDS = 1.0
+
+
+class TemporaryError(Exception):
+    """An infrastructure error that may pass: the Celery task retries."""
+
+
+# Infrastructure errors, whatever raised them: retried, then INTERNAL_ERROR.
+TEMPORARY = (
+    TemporaryError,
+    ExecutorUnavailable,
+    FileElsewhere,
+    ChecksumMismatch,
+    orchestrator_client.Unavailable,
+    OSError,
+)
+
+
+@functools.cache
+def cache() -> AssetCache:
+    return AssetCache(settings.COMPUTE_DIR / "cache", settings.COMPUTE_CACHE_MAX_BYTES)
+
+
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def executor():
+    """Docker when configured, or (auto) when a daemon answers; else the subprocess executor."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = _make_executor(settings.COMPUTE_EXECUTOR)
+        return _executor
+
+
+def _make_executor(kind: str):
+    if kind in ("docker", "auto"):
+        limits = Limits(
+            settings.COMPUTE_MEMORY_BYTES, settings.COMPUTE_CPUS, settings.COMPUTE_PIDS_LIMIT, settings.COMPUTE_GPUS
+        )
+        try:
+            docker_executor = DockerExecutor(settings.ORG_ID, limits, settings.COMPUTE_BUILD_TIMEOUT_SECONDS)
+            docker_executor.client.ping()
+            return docker_executor
+        except Exception as error:
+            if kind == "docker":
+                raise ExecutorUnavailable(f"COMPUTE_EXECUTOR is docker but Docker does not answer: {error}") from error
+            logger.warning("Docker does not answer (%s): falling back to the subprocess executor", error)
+    elif kind != "subprocess":
+        raise ValueError(f"COMPUTE_EXECUTOR must be docker, subprocess or auto, not {kind!r}")
+    return SubprocessExecutor(settings.COMPUTE_DIR / "images")
+
+
+# Images
+
+
+def build_function(channel: str, key: str) -> None:
+    """On the function's owner: build its image and report READY, or BUILD_ERROR."""
+    function = Function.objects.get(key=key)
+    if function.owner != settings.ORG_ID:
+        return
+    client = orchestrator_for(channel)
+    if not _claim_build(client, key):
+        return
+    try:
+        image = ensure_image(function)
+    except BuildFailed as failure:
+        report_failure(channel, key, "ASSET_FUNCTION", "BUILD_ERROR", _build_log(failure))
+        return
+    with contextlib.suppress(orchestrator_client.InvalidTransition):  # a concurrent build won
+        answer = client.apply_function_action(key, "FUNCTION_ACTION_READY", image=image.name)
+        save_snapshots(channel, "ASSET_FUNCTION", [snapshot_of(answer)])
+
+
+def _claim_build(client, key: str) -> bool:
+    """WAITING → BUILDING; a function already BUILDING is built again (a retry, or a worker
+    that died building it: builds are idempotent and locked)."""
+    try:
+        client.apply_function_action(key, "FUNCTION_ACTION_BUILDING")
+        return True
+    except orchestrator_client.InvalidTransition:
+        return client.get_function(key).status == "FUNCTION_STATUS_BUILDING"
+
+
+def _build_log(failure: BuildFailed) -> str:
+    return f"{failure}\n\n{failure.log}"
+
+
+def ensure_image(function: Function):
+    """The function's image on this worker, built from its archive once: the archive is what
+    the ledger's checksum vouches for (an image exported by the owner would not be)."""
+    checksum = function.archive_checksum
+    locks = settings.COMPUTE_DIR / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(locks / f"image-{checksum}.lock"):
+        with cache().use(checksum, functools.partial(_fetch_archive, function)) as archive:
+
+            def unpack(folder: Path) -> None:
+                try:
+                    safe_extract(archive, folder)
+                except ArchiveError as error:
+                    raise BuildFailed(f"The function's archive cannot be unpacked: {error}", "") from None
+
+            if isinstance(executor(), DockerExecutor):
+                return executor().prepare_image(checksum, unpack, context_dir=settings.COMPUTE_DIR)
+            return executor().prepare_image(checksum, unpack)
+
+
+def _fetch_archive(function: Function, path: Path) -> None:
+    _write_stream(_asset_stream(function, "archive_file", function.archive_address, function.archive_checksum), path)
+
+
+# Tasks
+
+
+def run_task(channel: str, key: str) -> str:
+    """Runs one task to its end on this worker; what happened, for logs and tests: "done",
+    "failed", "cancelled", or "skipped" (not ours to run, or already run)."""
+    task = ComputeTask.objects.select_related("function").filter(key=key).first()
+    if task is None or task.worker != settings.ORG_ID:
+        return "skipped"
+    if not take_lease(task):
+        return "skipped"
+    try:
+        if not claim(channel, key):
+            return "skipped"
+        return _execute(channel, task)
+    finally:
+        release_lease(key)
+
+
+def claim(channel: str, key: str) -> bool:
+    """To do → Doing. A task already Doing is resumed: we hold its lease, so whoever claimed it
+    has died or is this worker's earlier attempt."""
+    client = orchestrator_for(channel)
+    try:
+        answer = client.apply_task_action(key, "TASK_ACTION_EXECUTING")
+    except orchestrator_client.InvalidTransition:
+        answer = client.get_task(key)
+        if answer.status != "STATUS_EXECUTING":
+            return False
+    save_snapshots(channel, "ASSET_COMPUTE_TASK", [snapshot_of(answer)])
+    return True
+
+
+def _execute(channel: str, task: ComputeTask) -> str:
+    durations: dict[str, float] = {}
+    plan_dir = settings.COMPUTE_DIR / "plans" / task.compute_plan_id
+    with contextlib.ExitStack() as held:
+        with _timed(durations, "prepare_inputs"):
+            inputs_dir, outputs_dir = task_folders(plan_dir, task.key)
+            arguments = prepare_task(task, inputs_dir, executor().root_of(plan_dir), held)
+            write_arguments(inputs_dir, arguments)
+        with _timed(durations, "image"):
+            try:
+                image = ensure_image(task.function)
+            except BuildFailed as failure:
+                report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "BUILD_ERROR", _build_log(failure))
+                return "failed"
+        with _timed(durations, "execution"):
+            execution = Execution(
+                task.compute_plan_id, plan_dir, image, task.key, settings.COMPUTE_TASK_TIMEOUT_SECONDS
+            )
+            result = executor().run(execution, StopWatch(task.key))
+    _save_durations(task.key, durations)
+    if result.stopped == "cancelled":
+        logger.info("task %s was cancelled while it ran: stopped", task.key)
+        return "cancelled"
+    if result.exit_code != 0:
+        reason = "timed out" if result.stopped else f"exited with code {result.exit_code}"
+        logs = result.logs.decode("utf-8", "replace") + f"\n[substra] the function {reason}\n"
+        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "EXECUTION_ERROR", logs)
+        return "failed"
+    with _timed(durations, "save_outputs"):
+        outcome = save_outputs(channel, task, outputs_dir)
+    _save_durations(task.key, durations)
+    shutil.rmtree(inputs_dir, ignore_errors=True)
+    shutil.rmtree(outputs_dir, ignore_errors=True)
+    return outcome
+
+
+@contextlib.contextmanager
+def _timed(durations: dict, step: str):
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        durations[step] = round(time.monotonic() - started, 4)
+
+
+def _save_durations(key: str, durations: dict) -> None:
+    TaskExecution.objects.filter(task_key=key).update(durations=durations)
+
+
+class StopWatch:
+    """Asked by the executor while the function runs: True once the task has been cancelled or
+    has failed in the mirror (the consumer applies the orchestrator's events). Renews the lease
+    on the way."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.checked = 0.0
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.checked < STOP_CHECK_SECONDS:
+            return False
+        self.checked = time.monotonic()
+        TaskExecution.objects.filter(task_key=self.key).update(heartbeat=timezone.now())
+        status = ComputeTask.objects.filter(key=self.key).values_list("status", flat=True).first()
+        return status in (TaskStatus.CANCELED, TaskStatus.FAILED)
+
+
+# Inputs
+
+
+def prepare_task(task: ComputeTask, inputs_dir: Path, root: str, held: contextlib.ExitStack) -> list[str]:
+    """Links every input from the cache into the task's input folder (cache entries held until
+    the task ends) and returns the substratools arguments, paths seen from `root`."""
+    specs = task.function.inputs
+    seen_from = f"{root}/inputs/{task.key}"
+    resources = []
+    for identifier, asset in _input_assets(task):
+        name, path = _cached(asset, held)
+        if not (inputs_dir / name).exists():
+            link_tree(path, inputs_dir / name)
+        multiple = specs.get(identifier, {}).get("multiple", False)
+        resources.append({"id": identifier, "value": f"{seen_from}/{name}", "multiple": multiple})
+    outputs = [
+        {"id": identifier, "value": f"{root}/outputs/{task.key}/{identifier}", "multiple": False}
+        for identifier in task.outputs
+    ]
+    return [
+        "--task-properties",
+        json.dumps({"rank": task.rank}),
+        "--inputs",
+        json.dumps(resources),
+        "--outputs",
+        json.dumps(outputs),
+        "--log-level",
+        "warning",
+    ]
+
+
+def _input_assets(task: ComputeTask) -> list[tuple[str, object]]:
+    """(identifier, asset) for every input, parents' outputs resolved to the models they made."""
+    keys = [item["asset_key"] for item in task.inputs if item.get("asset_key")]
+    found = {**DataManager.objects.in_bulk(keys), **DataSample.objects.in_bulk(keys), **Model.objects.in_bulk(keys)}
+    produced = {}
+    for model in Model.objects.filter(compute_task__in=task.parent_task_keys).order_by("creation_date", "key"):
+        produced.setdefault((model.compute_task_id, model.compute_task_output_identifier), []).append(model)
+    assets = []
+    for item in task.inputs:
+        if item.get("asset_key"):
+            if item["asset_key"] not in found:
+                raise TemporaryError(f"input {item['asset_key']} is not in the mirror yet")
+            assets.append((item["identifier"], found[item["asset_key"]]))
+        else:
+            parent = item["parent_task_output"]
+            models = produced.get((parent["parent_task_key"], parent["output_identifier"]))
+            if not models:
+                raise TemporaryError(f"the output {parent} is not in the mirror yet")
+            assets += [(item["identifier"], model) for model in models]
+    return assets
+
+
+def _cached(asset, held: contextlib.ExitStack) -> tuple[str, Path]:
+    """(name in the task folder, path in the cache) of an input, fetched if needed."""
+    if isinstance(asset, DataManager):
+        fill = functools.partial(_fetch_opener, asset)
+        return "opener.py", held.enter_context(cache().use(asset.opener_checksum, fill))
+    if isinstance(asset, DataSample):
+        fill = functools.partial(_fetch_sample, asset)
+        return asset.key, held.enter_context(cache().use(asset.checksum, fill, is_file=False))
+    fill = functools.partial(_fetch_model, asset)
+    return asset.key, held.enter_context(cache().use(asset.checksum, fill))
+
+
+def _fetch_opener(dataset: DataManager, path: Path) -> None:
+    _write_stream(_asset_stream(dataset, "opener_file", dataset.opener_address, dataset.opener_checksum), path)
+
+
+def _fetch_model(model: Model, path: Path) -> None:
+    _write_stream(_asset_stream(model, "file", model.address, model.checksum), path)
+
+
+def _asset_stream(asset, field: str, address: str, checksum: str):
+    """Our own stored copy, or the owner's, downloaded with our peer credentials and checked."""
+    if asset.owner == settings.ORG_ID:
+        stored = getattr(asset, field)
+        if not stored:
+            raise TemporaryError(f"{asset} has no local file yet")
+        return open_stored(stored.name)
+    try:
+        return fetch_from_owner(asset.owner, asset.channel, address, checksum)
+    except (FileAccessDenied, OwnerNotFound) as error:
+        raise TemporaryError(str(error)) from error
+
+
+def _fetch_sample(sample: DataSample, folder: Path) -> None:
+    """A data sample never leaves its organization: from this organization's storage (the
+    archive the SDK uploaded, checked then unpacked) or from its directory on this server."""
+    if sample.owner != settings.ORG_ID:
+        raise TemporaryError(f"data sample {sample.key} belongs to {sample.owner}: it cannot be used here")
+    if sample.server_path:
+        shutil.copytree(sample.server_path, folder, symlinks=False)
+        if directory_checksum(folder) != sample.checksum:
+            raise ChecksumMismatch(f"data sample {sample.key} changed on disk since it was registered")
+        return
+    if not sample.file:
+        raise TemporaryError(f"data sample {sample.key} has no local file")
+    with tempfile.NamedTemporaryFile(dir=folder.parent) as archive:
+        _write_stream(open_stored(sample.file.name), Path(archive.name))
+        if sha256_of(Path(archive.name)) != sample.checksum:
+            raise ChecksumMismatch(f"the stored archive of data sample {sample.key} does not match its checksum")
+        safe_extract(archive.name, folder)
+
+
+def _write_stream(stream, path: Path) -> None:
+    with stream, open(path, "wb") as file:
+        shutil.copyfileobj(stream, file, 1024 * 1024)
+
+
+# Outputs
+
+
+def save_outputs(channel: str, task: ComputeTask, outputs_dir: Path) -> str:
+    """Models to storage, then models, performances and Done in one orchestrator call."""
+    kinds = {identifier: spec["kind"] for identifier, spec in task.function.outputs.items()}
+    models, performances, stored = [], [], {}
+    try:
+        for identifier in task.outputs:
+            path = outputs_dir / identifier
+            if kinds.get(identifier) == "ASSET_PERFORMANCE":
+                performances.append(
+                    {"compute_task_output_identifier": identifier, "performance_value": _performance(path)}
+                )
+                continue
+            if not path.is_file():
+                raise _MissingOutput(f"the function wrote no file for its output {identifier!r}")
+            key = str(uuid.uuid4())
+            with open(path, "rb") as file:
+                stored[key] = store_upload(file, "models", max_bytes=2**62)
+            address = {"checksum": stored[key].checksum, "storage_address": _url(f"/model/{key}/file/")}
+            models.append({"key": key, "compute_task_output_identifier": identifier, "address": address})
+    except _MissingOutput as error:
+        _discard_all(stored)
+        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "EXECUTION_ERROR", f"[substra] {error}\n")
+        return "failed"
+    client = orchestrator_for(channel)
+    try:
+        answer = client.complete_task(task.key, models=models, performances=performances)
+    except (orchestrator_client.InvalidTransition, orchestrator_client.InvalidRequest):
+        _discard_all(stored)
+        raise
+    with transaction.atomic():
+        if models:
+            snapshots = [snapshot_of(client.get_model(model["key"])) for model in models]
+            save_snapshots(channel, "ASSET_MODEL", snapshots)
+            for key, file in stored.items():
+                Model.objects.filter(key=key).update(file=file.name)
+        save_snapshots(channel, "ASSET_COMPUTE_TASK", [snapshot_of(answer)])
+    return "done"
+
+
+class _MissingOutput(Exception):
+    pass
+
+
+def _performance(path: Path) -> float:
+    """substratools writes a performance as `{"all": value}`."""
+    try:
+        value = json.loads(path.read_text())["all"]
+        return float(value)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise _MissingOutput(f"the performance file is not {{'all': number}}: {error}") from None
+
+
+def _discard_all(stored: dict) -> None:
+    for file in stored.values():
+        with contextlib.suppress(Exception):
+            discard(file.name)
+
+
+def _url(path: str) -> str:
+    base = settings.PUBLIC_URL or "http://localhost"
+    return base + path
+
+
+# Failures
+
+
+def report_failure(channel: str, key: str, asset_kind: str, error_type: str, logs: str) -> None:
+    """Keeps the logs here and records the failure with their address; the task (or the
+    function's tasks) fail with their plan. Reported once: a second report is the same."""
+    if FailureReport.objects.filter(asset_key=key, logs_file__gt="").exists():
+        return
+    stored = store_upload(_BytesFile(logs.encode()), "logs", max_bytes=2**62)
+    route = f"/task/{key}/logs/" if asset_kind == "ASSET_COMPUTE_TASK" else f"/function/{key}/"
+    address = {"checksum": stored.checksum, "storage_address": _url(route)}
+    client = orchestrator_for(channel)
+    try:
+        answer = client.register_failure_report(
+            asset_key=key, asset_kind=asset_kind, error_type=error_type, logs_address=address
+        )
+    except (orchestrator_client.InvalidTransition, orchestrator_client.Conflict):
+        discard(stored.name)  # already ended (cancelled, or failed elsewhere): nothing to report
+        return
+    with transaction.atomic():
+        save_snapshots(channel, "ASSET_FAILURE_REPORT", [snapshot_of(answer)])
+        FailureReport.objects.filter(asset_key=key).update(logs_file=stored.name)
+
+
+class _BytesFile:
+    def __init__(self, data: bytes):
+        import io
+
+        self._io = io.BytesIO(data)
+        self.size = len(data)
+        self.name = "logs.txt"
+
+    def read(self, *args):
+        return self._io.read(*args)
+
+    def seek(self, *args):
+        return self._io.seek(*args)
+
+    def tell(self):
+        return self._io.tell()
+
+
+# Leases
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def take_lease(task: ComputeTask) -> bool:
+    """True if this process may run the task: nobody holds it, or its holder is dead (its
+    heartbeat is stale, or it was a process of this host that no longer exists)."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = TaskExecution.objects.select_for_update().get_or_create(
+            task_key=task.key,
+            defaults={
+                "channel": task.channel,
+                "compute_plan_key": task.compute_plan_id,
+                "holder": holder_name(),
+                "heartbeat": now,
+                "attempts": 1,
+            },
+        )
+        if created:
+            return True
+        fresh = row.heartbeat > now - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
+        if row.holder and fresh and _holder_alive(row.holder):
+            return False
+        row.holder, row.heartbeat, row.attempts = holder_name(), now, row.attempts + 1
+        row.save(update_fields=["holder", "heartbeat", "attempts"])
+        return True
+
+
+def release_lease(key: str) -> None:
+    TaskExecution.objects.filter(task_key=key, holder=holder_name()).update(holder="")
+
+
+def _holder_alive(holder: str) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another host: only its heartbeat tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def lease_is_live(key: str) -> bool:
+    row = TaskExecution.objects.filter(task_key=key).first()
+    if row is None or not row.holder:
+        return False
+    fresh = row.heartbeat > timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
+    return fresh and _holder_alive(row.holder)
+
+
+# Plans
+
+
+def end_plan(plan_key: str) -> None:
+    """The plan has ended: its container and its folders go."""
+    executor().end_plan(plan_key)
+    shutil.rmtree(settings.COMPUTE_DIR / "plans" / plan_key, ignore_errors=True)
+
+
+def collect_transient_models(channel: str, plan_key: str) -> list[str]:
+    """Deletes this organization's transient models of the plan whose consumers have all ended
+    (the orchestrator checks it); the keys deleted."""
+    client = orchestrator_for(channel)
+    deleted = []
+    candidates = Model.objects.filter(
+        compute_task__compute_plan=plan_key, owner=settings.ORG_ID, disabled=False
+    ).select_related("compute_task")
+    for model in candidates:
+        output = model.compute_task.outputs.get(model.compute_task_output_identifier, {})
+        if not output.get("transient"):
+            continue
+        try:
+            answer = client.disable_model(model.key)
+        except orchestrator_client.InvalidTransition:
+            continue  # still needed
+        save_snapshots(channel, "ASSET_MODEL", [snapshot_of(answer)])
+        if model.file:
+            discard(model.file.name)
+            Model.objects.filter(key=model.key).update(file="")
+        deleted.append(model.key)
+    return deleted
