@@ -24,7 +24,9 @@ def main(argv=None) -> None:
     migrate.add_argument("target", nargs="?", default=None, help="a migration name, to move to it")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestrator.settings")
+    # Always its own settings (configured by the ORCHESTRATOR_* variables): a parent process
+    # that runs Django for the backend may have DJANGO_SETTINGS_MODULE set in the environment.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "orchestrator.settings"
     import django
 
     django.setup()
