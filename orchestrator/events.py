@@ -5,7 +5,6 @@ which is held until commit: positions then have no gaps and follow commit order,
 sequence would not give. Each event's hash chains it to its channel's previous event."""
 
 import functools
-import json
 import logging
 import time
 from contextlib import contextmanager
@@ -30,41 +29,46 @@ class EventLog:
         self.channel = channel
         self._pending: list[tuple[str, str, str, str]] = []
 
-    def created(self, asset_kind: str, key: str, snapshot: dict) -> None:
-        self._pending.append((asset_kind, "EVENT_ASSET_CREATED", key, canonical(snapshot)))
+    # A snapshot is a dict, or its canonical JSON text when the caller has built it already.
 
-    def updated(self, asset_kind: str, key: str, snapshot: dict) -> None:
-        self._pending.append((asset_kind, "EVENT_ASSET_UPDATED", key, canonical(snapshot)))
+    def created(self, asset_kind: str, key: str, snapshot: dict | str) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_CREATED", key, _text(snapshot)))
 
-    def disabled(self, asset_kind: str, key: str, snapshot: dict) -> None:
-        self._pending.append((asset_kind, "EVENT_ASSET_DISABLED", key, canonical(snapshot)))
+    def updated(self, asset_kind: str, key: str, snapshot: dict | str) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_UPDATED", key, _text(snapshot)))
+
+    def disabled(self, asset_kind: str, key: str, snapshot: dict | str) -> None:
+        self._pending.append((asset_kind, "EVENT_ASSET_DISABLED", key, _text(snapshot)))
 
     def flush(self) -> None:
         if not self._pending:
             return
-        digests = [
-            content_digest(channel=self.channel, asset_kind=kind, event_kind=event, asset_key=key, asset_json=body)
-            for kind, event, key, body in self._pending
-        ]
         if connection.vendor == "postgresql":
-            self._append_in_database(digests)
+            self._append_in_database()
         else:
-            self._append(digests)
+            self._append()
         channel = self.channel
         transaction.on_commit(lambda: notifier.wake(channel))
         self._pending.clear()
 
-    def _append_in_database(self, digests: list[str]) -> None:
-        """One round trip (migration 0003's function): lock the head, number, chain and insert the
-        events, move the head, notify. The head's lock is held until commit, and no Python runs
-        while it is held, so writers of a channel do not queue behind each other's GIL turns."""
-        # One JSON document rather than text arrays: psycopg quotes array elements in Python.
-        events = json.dumps([[*event, digest] for event, digest in zip(self._pending, digests, strict=True)])
+    def _append_in_database(self) -> None:
+        """One round trip (migration 0005's function): compute the content digests, lock the
+        head, number, chain and insert the events, move the head, notify. The head's lock is held
+        until commit, and no Python runs while it is held, so writers of a channel do not queue
+        behind each other's GIL turns."""
+        kinds, event_kinds, keys, bodies = (list(column) for column in zip(*self._pending, strict=True))
         with connection.cursor() as cursor:
-            cursor.execute("SELECT orchestrator_append_events(%s, %s)", [self.channel, events])
+            # Binary arrays (%b): psycopg would quote every element of a text array in Python.
+            cursor.execute(
+                "SELECT orchestrator_append(%s, %b, %b, %b, %b)", [self.channel, kinds, event_kinds, keys, bodies]
+            )
 
-    def _append(self, digests: list[str]) -> None:
+    def _append(self) -> None:
         """The same in Python, for SQLite, whose writers are serialized by the database lock."""
+        digests = [
+            content_digest(channel=self.channel, asset_kind=kind, event_kind=event, asset_key=key, asset_json=body)
+            for kind, event, key, body in self._pending
+        ]
         head = ChannelHead.objects.select_for_update().get(channel=self.channel)
         position, prev_hash = head.position, head.hash
         timestamp = iso(now())
@@ -88,6 +92,10 @@ class EventLog:
             prev_hash = link
         Event.objects.bulk_create(rows, batch_size=2000)
         ChannelHead.objects.filter(channel=self.channel).update(position=position, hash=prev_hash)
+
+
+def _text(snapshot: dict | str) -> str:
+    return snapshot if isinstance(snapshot, str) else canonical(snapshot)
 
 
 @contextmanager

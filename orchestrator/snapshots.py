@@ -2,6 +2,7 @@
 message. Events carry them as canonical JSON; gRPC answers are built from them."""
 
 import json
+from json.encoder import encode_basestring as _json_string  # as json.dumps(..., ensure_ascii=False)
 
 from orchestrator.ledger.common import iso, snapshot_addressable
 
@@ -127,6 +128,22 @@ def compute_task(row: dict) -> dict:
         "start_date": iso(row["start_date"]),
         "end_date": iso(row["end_date"]),
     }
+
+
+def compute_task_json(row: dict) -> str:
+    """canonical(compute_task(row)), built from a row whose JSON columns hold their canonical text
+    (as stored): the text is put together rather than parsed and serialized again. Migration
+    0005's `orchestrator_task_json` builds the same text in the database."""
+    q = _json_string
+    return (
+        f'{{"compute_plan_key":{q(row["compute_plan_id"])},"creation_date":{q(iso(row["creation_date"]))}'
+        f',"end_date":{q(iso(row["end_date"]))},"error_type":{q(row["error_type"] or "ERROR_TYPE_UNSPECIFIED")}'
+        f',"function_key":{q(row["function_id"])},"inputs":{row["inputs"]},"key":{q(row["key"])}'
+        f',"logs_permission":{row["logs_permission"]},"metadata":{row["metadata"]},"outputs":{row["outputs"]}'
+        f',"owner":{q(row["owner"])},"parent_task_keys":{row["parent_task_keys"]},"rank":{int(row["rank"])}'
+        f',"start_date":{q(iso(row["start_date"]))},"status":{q(row["status"])},"tag":{q(row["tag"])}'
+        f',"worker":{q(row["worker"])}}}'
+    )
 
 
 def model(row) -> dict:

@@ -146,6 +146,20 @@ def insert_rows(model, rows: list[dict]) -> None:
                 copy.write_row([row[column] for column in columns])
 
 
+def insert_edges(edges: list[tuple[str, str]]) -> None:
+    """Inserts (child, parent) edges. On PostgreSQL, the COPY text is written in one piece: keys
+    are canonical UUIDs (checked by the caller), which COPY takes as they are."""
+    if not edges:
+        return
+    if connection.vendor != "postgresql":
+        insert_rows(TaskParent, [{"child_id": child, "parent_id": parent} for child, parent in edges])
+        return
+    data = "".join([f"{child}\t{parent}\n" for child, parent in edges])
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {EDGES} (child_id, parent_id) FROM STDIN") as copy:
+            copy.write(data)
+
+
 def lock_for_share(model, keys) -> None:
     """Share-locks rows that a transaction reads and relies on (PostgreSQL; SQLite serializes
     writers on its own)."""

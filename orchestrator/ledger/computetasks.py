@@ -3,6 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as json_string  # as json.dumps(..., ensure_ascii=False)
 
 from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
@@ -28,7 +29,6 @@ from orchestrator.models import (
     Function,
     Model,
     Performance,
-    TaskParent,
 )
 
 BATCH_MAX = 10_000
@@ -54,6 +54,9 @@ class TaskSpec:
     outputs: dict
     spec_hash: str = ""
     parent_keys: list[str] = field(default_factory=list)
+    # Canonical JSON of `inputs` and `metadata`: the request's hash and the stored row share them.
+    inputs_text: str = ""
+    metadata_text: str = ""
 
 
 @retry_on_conflict
@@ -263,18 +266,16 @@ def _parse(caller: Caller, new) -> TaskSpec:
         outputs=outputs,
         parent_keys=parent_keys,
     )
-    request = [
-        caller.channel,
-        caller.org,
-        spec.function_key,
-        spec.plan_key,
-        spec.worker,
-        spec.tag,
-        spec.metadata,
-        spec.inputs,
-        spec.outputs,
-    ]
-    spec.spec_hash = hashlib.sha256(canonical(request).encode()).hexdigest()
+    spec.inputs_text = canonical(spec.inputs)
+    spec.metadata_text = canonical(spec.metadata)
+    # canonical([channel, caller, function, plan, worker, tag, metadata, inputs, outputs]), put
+    # together from its elements' canonical texts.
+    q = json_string
+    request = (
+        f"[{q(caller.channel)},{q(caller.org)},{q(spec.function_key)},{q(spec.plan_key)},{q(spec.worker)},"
+        f"{q(spec.tag)},{spec.metadata_text},{spec.inputs_text},{canonical(spec.outputs)}]"
+    )
+    spec.spec_hash = hashlib.sha256(request.encode()).hexdigest()
     return spec
 
 
@@ -366,12 +367,13 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
     ordered = _topological(specs)
     context = _BatchContext(caller, specs)
     created_at = now()
-    rows, edges, snapshots_by_key = [], [], {}
+    rows, edges, texts, snapshots_by_key = [], [], [], {}
     tasks_per_plan: dict[str, int] = {}
     for spec in ordered:
         row, snapshot = _validated_row(caller, spec, context, created_at)
         rows.append(row)
-        edges += [{"child_id": spec.key, "parent_id": parent} for parent in spec.parent_keys]
+        texts.append(snapshots.compute_task_json(row))
+        edges += [(spec.key, parent) for parent in spec.parent_keys]
         tasks_per_plan[spec.plan_key] = tasks_per_plan.get(spec.plan_key, 0) + 1
         # Later tasks of the batch see this one as a known parent.
         context.parents[spec.key] = {
@@ -380,9 +382,9 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
         }
         snapshots_by_key[spec.key] = snapshot
     cascades.insert_rows(ComputeTask, rows)
-    cascades.insert_rows(TaskParent, edges)
-    for spec in ordered:
-        events.created("ASSET_COMPUTE_TASK", spec.key, snapshots_by_key[spec.key])
+    cascades.insert_edges(edges)
+    for spec, text in zip(ordered, texts, strict=True):
+        events.created("ASSET_COMPUTE_TASK", spec.key, text)
     for plan_key, count in sorted(tasks_per_plan.items()):
         _count_new_tasks(plan_key, count, context.plans[plan_key], events)
     return snapshots_by_key
@@ -396,9 +398,6 @@ def _count_new_tasks(plan_key: str, count: int, before: dict, events: EventLog) 
     )
     if snapshots.plan_status(after) != snapshots.plan_status(before):
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(after))
-
-
-JSON_COLUMNS = ("metadata", "inputs", "outputs", "logs_permission", "parent_task_keys")
 
 
 def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, created_at) -> tuple[dict, dict]:
@@ -453,7 +452,14 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
         "end_date": None,
     }
     # The snapshot is built from the values themselves, not parsed back from the stored text.
-    row = {**values, **{column: canonical(values[column]) for column in JSON_COLUMNS}}
+    row = {
+        **values,
+        "metadata": spec.metadata_text,
+        "inputs": spec.inputs_text,
+        "outputs": canonical(outputs),
+        "logs_permission": canonical(logs_permission),
+        "parent_task_keys": "[" + ",".join(json_string(key) for key in spec.parent_keys) + "]",
+    }
     return row, snapshots.compute_task(values)
 
 
