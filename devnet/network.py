@@ -195,6 +195,7 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{ports[org]}"], envs[org],
         )  # fmt: skip
         _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
+        _save_environment(state_dir, org, envs[org])
         _spawn(state_dir, record, f"{org}-worker", worker_command(org, envs[org]), envs[org])
 
     for org in orgs:
@@ -249,6 +250,33 @@ def _worker_environment(network_id: str, org: str, executor: str, services: bool
     if services:
         env["CELERY_BROKER_URL"] = os.environ.get("DEVNET_REDIS_URL", "redis://127.0.0.1:6379/0")
     return env
+
+
+def _save_environment(state_dir: Path, org: str, env: dict) -> None:
+    """Kept (mode 600: it names the key files) so that a process of `org` can be started again."""
+    path = state_dir / org / "environment.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(env))
+
+
+def kill_worker(state_dir: Path | str, org: str) -> None:
+    """SIGKILLs `org`'s worker and every process of its group, as a crash would."""
+    state_dir = Path(state_dir).resolve()
+    record = Record(state_dir)
+    for entry in [e for e in record.data["processes"] if e["name"] == f"{org}-worker"]:
+        if _same_process(entry):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(entry["pid"], signal.SIGKILL)
+        _wait_groups_gone([entry["pid"]], 10.0)
+        record.data["processes"].remove(entry)
+    record.save()
+
+
+def start_worker(state_dir: Path | str, org: str) -> None:
+    """Starts `org`'s worker (again), with the environment it was first started with."""
+    state_dir = Path(state_dir).resolve()
+    env = json.loads((state_dir / org / "environment.json").read_text())
+    _spawn(state_dir, Record(state_dir), f"{org}-worker", worker_command(org, env), env)
 
 
 def worker_command(org: str, env: dict) -> list[str]:

@@ -8,12 +8,15 @@ class SubstrappConfig(AppConfig):
 
     def ready(self):
         from django.conf import settings
-        from kombu import Queue
+        from kombu import Exchange, Queue
 
         from backend.celery import app
 
         # Declared by whoever publishes too (the event consumer), not only by the worker: a
         # message sent before any worker declared its queue must wait in it (the filesystem
         # transport drops a message sent to a queue nobody bound).
-        app.conf.task_queues = [Queue(settings.COMPUTE_QUEUE), Queue(settings.BUILD_QUEUE)]
+        app.conf.task_queues = [
+            Queue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in (settings.COMPUTE_QUEUE, settings.BUILD_QUEUE)
+        ]
         app.conf.task_default_queue = settings.COMPUTE_QUEUE

@@ -103,7 +103,7 @@ def register_tasks(channel: str, tasks: list[dict]) -> list[ComputeTask]:
     snapshots = [snapshot_of(answer) for answer in answers]
     _mirror_references(channel, client, snapshots)
     save_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots)
-    rows = ComputeTask.objects.select_related("function").in_bulk([task["key"] for task in tasks])
+    rows = ComputeTask.objects.select_related("function", "execution").in_bulk([task["key"] for task in tasks])
     return [rows[task["key"]] for task in tasks]
 
 
@@ -263,6 +263,9 @@ def task_logs(task: ComputeTask) -> str:
     if not may_process(task.logs_permission, settings.ORG_ID):
         raise NotPermitted("This organization may not read the logs of this task.")
     report = FailureReport.objects.filter(asset_key=task.key).first()
+    if report is None and task.error_type == "BUILD_ERROR":
+        # The function's image did not build: the log is the build's, kept by the function's owner.
+        report = FailureReport.objects.filter(asset_key=task.function_id).first()
     if report is None or not report.logs_file:
         raise NotAvailable("The logs of this task are not on this organization (yet).")
     return report.logs_file.name

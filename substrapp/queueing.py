@@ -18,10 +18,10 @@ PLAN_ENDED = {"PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"}
 TASK_ENDED = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
 
 
-def enqueue_task(channel: str, key: str) -> None:
+def enqueue_task(channel: str, key: str, countdown: float | None = None) -> None:
     from substrapp.tasks import run_compute_task
 
-    run_compute_task.apply_async((channel, key), queue=settings.COMPUTE_QUEUE)
+    run_compute_task.apply_async((channel, key), queue=settings.COMPUTE_QUEUE, countdown=countdown)
 
 
 def enqueue_build(channel: str, key: str) -> None:

@@ -25,7 +25,7 @@ def _backoff(retries: int) -> float:
 @shared_task(bind=True, name="substrapp.run_compute_task", max_retries=None)
 def run_compute_task(self, channel: str, key: str) -> str:
     try:
-        return worker.run_task(channel, key)
+        outcome = worker.run_task(channel, key)
     except worker.TEMPORARY as error:
         if self.request.retries < settings.COMPUTE_MAX_RETRIES:
             logger.warning("task %s: %s; retrying", key, error)
@@ -34,6 +34,11 @@ def run_compute_task(self, channel: str, key: str) -> str:
     except Exception as error:
         logger.exception("task %s failed inside the worker", key)
         return _internal_error(channel, key, "ASSET_COMPUTE_TASK", error)
+    if outcome == "held" and worker.still_executing(key):
+        # Another worker holds the task: if it dies (on another host, where its pid tells
+        # nothing), its lease expires and this message takes the task over.
+        queueing.enqueue_task(channel, key, countdown=settings.COMPUTE_LEASE_SECONDS)
+    return outcome
 
 
 @shared_task(bind=True, name="substrapp.build_function", max_retries=None)

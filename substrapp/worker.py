@@ -31,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from filelock import FileLock
 
@@ -149,7 +149,7 @@ def _claim_build(client, key: str) -> bool:
         client.apply_function_action(key, "FUNCTION_ACTION_BUILDING")
         return True
     except orchestrator_client.InvalidTransition:
-        return client.get_function(key).status == "FUNCTION_STATUS_BUILDING"
+        return snapshot_of(client.get_function(key))["status"] == "FUNCTION_STATUS_BUILDING"
 
 
 def _build_log(failure: BuildFailed) -> str:
@@ -185,16 +185,18 @@ def _fetch_archive(function: Function, path: Path) -> None:
 
 def run_task(channel: str, key: str) -> str:
     """Runs one task to its end on this worker; what happened, for logs and tests: "done",
-    "failed", "cancelled", or "skipped" (not ours to run, or already run)."""
+    "failed", "cancelled", "skipped" (not ours to run, or already run), or "held" (a live
+    worker holds it: look again once its lease could have expired)."""
     task = ComputeTask.objects.select_related("function").filter(key=key).first()
     if task is None or task.worker != settings.ORG_ID:
         return "skipped"
     if not take_lease(task):
-        return "skipped"
+        return "held"
     try:
-        if not claim(channel, key):
-            return "skipped"
-        return _execute(channel, task)
+        with LeaseKeeper(key):
+            if not claim(channel, key):
+                return "skipped"
+            return _execute(channel, task)
     finally:
         release_lease(key)
 
@@ -207,7 +209,7 @@ def claim(channel: str, key: str) -> bool:
         answer = client.apply_task_action(key, "TASK_ACTION_EXECUTING")
     except orchestrator_client.InvalidTransition:
         answer = client.get_task(key)
-        if answer.status != "STATUS_EXECUTING":
+        if snapshot_of(answer)["status"] != TaskStatus.EXECUTING:
             return False
     save_snapshots(channel, "ASSET_COMPUTE_TASK", [snapshot_of(answer)])
     return True
@@ -259,13 +261,12 @@ def _timed(durations: dict, step: str):
 
 
 def _save_durations(key: str, durations: dict) -> None:
-    TaskExecution.objects.filter(task_key=key).update(durations=durations)
+    TaskExecution.objects.filter(task_id=key).update(durations=durations)
 
 
 class StopWatch:
     """Asked by the executor while the function runs: True once the task has been cancelled or
-    has failed in the mirror (the consumer applies the orchestrator's events). Renews the lease
-    on the way."""
+    has failed in the mirror (the consumer applies the orchestrator's events)."""
 
     def __init__(self, key: str):
         self.key = key
@@ -275,7 +276,6 @@ class StopWatch:
         if time.monotonic() - self.checked < STOP_CHECK_SECONDS:
             return False
         self.checked = time.monotonic()
-        TaskExecution.objects.filter(task_key=self.key).update(heartbeat=timezone.now())
         status = ComputeTask.objects.filter(key=self.key).values_list("status", flat=True).first()
         return status in (TaskStatus.CANCELED, TaskStatus.FAILED)
 
@@ -511,7 +511,7 @@ def take_lease(task: ComputeTask) -> bool:
     now = timezone.now()
     with transaction.atomic():
         row, created = TaskExecution.objects.select_for_update().get_or_create(
-            task_key=task.key,
+            task=task,
             defaults={
                 "channel": task.channel,
                 "compute_plan_key": task.compute_plan_id,
@@ -523,36 +523,61 @@ def take_lease(task: ComputeTask) -> bool:
         if created:
             return True
         fresh = row.heartbeat > now - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
-        if row.holder and fresh and _holder_alive(row.holder):
+        if row.holder and _holder_alive(row.holder, fresh):
             return False
         row.holder, row.heartbeat, row.attempts = holder_name(), now, row.attempts + 1
         row.save(update_fields=["holder", "heartbeat", "attempts"])
         return True
 
 
+class LeaseKeeper:
+    """Renews the lease's heartbeat from a thread while the task is worked on (inputs, a long
+    image build, the run), so that only a dead worker's lease goes stale."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"lease-{key}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.done.wait(settings.COMPUTE_LEASE_SECONDS / 4):
+                TaskExecution.objects.filter(task_id=self.key, holder=holder_name()).update(heartbeat=timezone.now())
+        finally:
+            connections.close_all()
+
+
 def release_lease(key: str) -> None:
-    TaskExecution.objects.filter(task_key=key, holder=holder_name()).update(holder="")
+    TaskExecution.objects.filter(task_id=key, holder=holder_name()).update(holder="")
 
 
-def _holder_alive(holder: str) -> bool:
+def _holder_alive(holder: str, fresh: bool) -> bool:
+    """On this host, whether its process lives; on another, whether its heartbeat is fresh."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname():
-        return True  # another host: only its heartbeat tells
+        return fresh
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except (PermissionError, ValueError):
         return True
+    # A killed process nobody has reaped yet (a zombie) is dead all the same.
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 
-def lease_is_live(key: str) -> bool:
-    row = TaskExecution.objects.filter(task_key=key).first()
-    if row is None or not row.holder:
-        return False
-    fresh = row.heartbeat > timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
-    return fresh and _holder_alive(row.holder)
+def still_executing(key: str) -> bool:
+    return ComputeTask.objects.filter(key=key, status=TaskStatus.EXECUTING).exists()
 
 
 # Plans

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from substrapp.models.computetasks import ComputeTask
 from substrapp.models.fields import KEY
 
 
@@ -13,7 +14,7 @@ class TaskExecution(models.Model):
     `durations` holds each step's seconds (prepare_inputs, image, execution, save_outputs), shown
     with the task in the API."""
 
-    task_key = models.CharField(primary_key=True, **KEY)
+    task = models.OneToOneField(ComputeTask, primary_key=True, on_delete=models.CASCADE, related_name="execution")
     channel = models.CharField(max_length=100)
     compute_plan_key = models.CharField(**KEY)
     holder = models.CharField(max_length=200, blank=True)  # host:pid of the worker; "" once ended
@@ -25,4 +26,4 @@ class TaskExecution(models.Model):
         indexes = [models.Index(fields=["compute_plan_key"], name="taskexecution_plan")]
 
     def __str__(self):
-        return f"execution of {self.task_key}"
+        return f"execution of {self.task_id}"

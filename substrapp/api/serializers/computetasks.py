@@ -20,11 +20,20 @@ class TaskSerializer(serializers.ModelSerializer):
     creation_date = IsoDateTimeField()
     start_date = IsoDateTimeField()
     end_date = IsoDateTimeField()
+    durations = serializers.SerializerMethodField(
+        help_text="Seconds of each step on this organization's worker (prepare_inputs, image, execution, "
+        "save_outputs); empty for a task run elsewhere or not run yet."
+    )
 
     class Meta:
         model = ComputeTask
         fields = ["key", "function", "owner", "compute_plan_key", "metadata", "status", "worker", "rank", "tag"]
         fields += ["creation_date", "start_date", "end_date", "error_type", "inputs", "outputs", "logs_permission"]
+        fields += ["durations"]
+
+    def get_durations(self, task) -> dict[str, float]:
+        execution = getattr(task, "execution", None)
+        return execution.durations if execution is not None else {}
 
     def get_inputs(self, task) -> list[dict]:
         """The orchestrator's inputs as the SDK's four-key items."""

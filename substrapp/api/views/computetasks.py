@@ -16,7 +16,7 @@ from substrapp.storage import open_stored
 class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The caller's channel's compute tasks; registered in batches through the orchestrator."""
 
-    queryset = ComputeTask.objects.select_related("function")
+    queryset = ComputeTask.objects.select_related("function", "execution")
     serializer_class = TaskSerializer
     lookup_field = "key"
     filter_backends = [listfilters.ListFilterBackend, listfilters.MetadataFilterBackend, listfilters.OrderingBackend]

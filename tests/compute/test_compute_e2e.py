@@ -1,0 +1,227 @@
+"""The compute path end to end, on a live network of three organizations with PostgreSQL, Redis,
+S3 storage (SeaweedFS), a real orchestrator over mTLS and the Docker engine, driven with the
+substra 1.0 SDK. MyOrg1MSP aggregates and submits; MyOrg2MSP and MyOrg3MSP hold the data."""
+
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import substra
+from substra.sdk.schemas import (
+    AssetKind,
+    ComputePlanSpec,
+    ComputePlanTaskSpec,
+    ComputeTaskOutputSpec,
+    FunctionInputSpec,
+    FunctionOutputSpec,
+    FunctionSpec,
+    InputRef,
+    Permissions,
+)
+
+import docker
+from devnet import network as devnet
+from examples.fedavg import workflow
+from tests.compute import functions
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parents[2]
+ORG1, ORG2, ORG3 = "MyOrg1MSP", "MyOrg2MSP", "MyOrg3MSP"
+
+
+@pytest.fixture(scope="module")
+def docker_engine():
+    started = subprocess.run([str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True)
+    assert started.returncode == 0, started.stdout + started.stderr
+    return docker.from_env()
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory, docker_engine):
+    state_dir = tmp_path_factory.mktemp("compute-devnet")
+    started = devnet.up(state_dir, orgs=3, services=True, executor="docker", timeout=240)
+    try:
+        yield {"state_dir": state_dir, "orgs": {org["org_id"]: org for org in started["orgs"]}}
+    finally:
+        devnet.down(state_dir)
+
+
+@pytest.fixture(scope="module")
+def clients(network):
+    made = {}
+    for org_id, org in network["orgs"].items():
+        made[org_id] = substra.Client(url=org["url"], backend_type="remote")
+        made[org_id].login(org["username"], org["password"])
+    return made
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return workflow.prepare_files(tmp_path_factory.mktemp("fedavg"), data_orgs=2)
+
+
+@pytest.fixture(scope="module")
+def assets(clients, files):
+    return workflow.register_assets(clients, [ORG2, ORG3], ORG1, files)
+
+
+def add_function(client, folder: Path, name: str, source: str, dockerfile: str = functions.DOCKERFILE) -> str:
+    (folder / "description.md").write_text(f"# {name}\n")
+    spec = FunctionSpec(
+        name=name,
+        description=folder / "description.md",
+        file=functions.archive(folder, name, source, dockerfile),
+        permissions=Permissions(public=True, authorized_ids=[]),
+        inputs=[
+            FunctionInputSpec(identifier="opener", kind=AssetKind.data_manager, multiple=False, optional=False),
+            FunctionInputSpec(identifier="datasamples", kind=AssetKind.data_sample, multiple=True, optional=False),
+        ],
+        outputs=[FunctionOutputSpec(identifier="model", kind=AssetKind.model, multiple=False)],
+    )
+    return client.add_function(spec)
+
+
+def readable_by(*orgs: str) -> Permissions:
+    return Permissions(public=False, authorized_ids=list(orgs))
+
+
+def one_task_plan(client, assets, function_key: str, data_org: str = ORG2) -> tuple[str, str]:
+    """A plan of one task of `function_key` on `data_org`'s train sample: (plan key, task key)."""
+    task_key = str(uuid.uuid4())
+    task = ComputePlanTaskSpec(
+        task_id=task_key,
+        function_key=function_key,
+        worker=data_org,
+        inputs=[
+            InputRef(identifier="opener", asset_key=assets.datasets[data_org]),
+            InputRef(identifier="datasamples", asset_key=assets.train_samples[data_org]),
+        ],
+        outputs={"model": ComputeTaskOutputSpec(permissions=readable_by(ORG1, data_org))},
+    )
+    plan = client.add_compute_plan(ComputePlanSpec(name=f"one task of {function_key[:8]}", tasks=[task]))
+    return plan.key, task_key
+
+
+def wait_for_status(client, task_key: str, status: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while str(client.get_task(task_key).status.value) != status:
+        assert time.monotonic() < deadline, f"task {task_key} never reached {status}"
+        time.sleep(0.2)
+
+
+def plan_containers(engine, plan_key: str, org: str = ORG2) -> list:
+    return engine.containers.list(all=True, filters={"label": [f"substra.org={org}", f"substra.plan={plan_key}"]})
+
+
+def test_a_fedavg_plan_over_three_organizations_reaches_done_with_its_performances(clients, assets, files):
+    rounds = 5
+    plan_key = workflow.submit_plan(clients[ORG1], assets, rounds, name="fedavg e2e")
+
+    plan = clients[ORG1].wait_compute_plan(plan_key, timeout=600, polling_period=1)
+
+    assert str(plan.status.value) == "PLAN_STATUS_DONE"
+    assert plan.task_count == plan.done_count == 5 * rounds
+    scores = workflow.accuracies(clients[ORG1], plan_key)
+    assert sorted(scores) == sorted((org, r) for org in (ORG2, ORG3) for r in range(1, rounds + 1))
+    federated = workflow.pooled_accuracy(files, assets, scores, rounds)
+    assert federated > 0.9
+    assert abs(federated - workflow.centralized_baseline(files, rounds)) <= 0.02
+    # Each worker recorded the steps of the tasks it ran; other organizations see none.
+    train = next(
+        task
+        for task in clients[ORG2].list_task(filters={"compute_plan_key": [plan_key]})
+        if task.worker == ORG2 and task.metadata.get("round_idx") == "2"
+    )
+    raw = clients[ORG2]._backend._client.get(substra.sdk.schemas.Type.Task.to_server(), train.key)
+    assert set(raw["durations"]) == {"prepare_inputs", "image", "execution", "save_outputs"}
+    elsewhere = clients[ORG1]._backend._client.get(substra.sdk.schemas.Type.Task.to_server(), train.key)
+    assert elsewhere["durations"] == {}
+
+
+def test_a_failing_function_gives_an_execution_error_and_its_logs(clients, assets, tmp_path):
+    function_key = add_function(clients[ORG1], tmp_path, "failing", functions.FAILING)
+    plan_key, task_key = one_task_plan(clients[ORG1], assets, function_key)
+
+    task = clients[ORG1].wait_task(task_key, timeout=300, polling_period=1, raise_on_failure=False)
+
+    assert str(task.status.value) == "STATUS_FAILED"
+    assert str(task.error_type.value) == "EXECUTION_ERROR"
+    logs = clients[ORG2].get_logs(task_key)
+    assert "deliberate failure inside the function" in logs
+    assert "about to fail, on purpose" in logs
+    assert str(clients[ORG1].get_compute_plan(plan_key).status.value) == "PLAN_STATUS_FAILED"
+
+
+def test_a_broken_dockerfile_gives_a_build_error_with_the_build_log(clients, assets, tmp_path):
+    function_key = add_function(
+        clients[ORG1], tmp_path, "broken", functions.SLEEPER, dockerfile=functions.BROKEN_DOCKERFILE
+    )
+    _, task_key = one_task_plan(clients[ORG1], assets, function_key)
+
+    task = clients[ORG1].wait_task(task_key, timeout=300, polling_period=1, raise_on_failure=False)
+
+    assert str(task.status.value) == "STATUS_FAILED"
+    assert str(task.error_type.value) == "BUILD_ERROR"
+    assert str(clients[ORG1].get_function(function_key).status.value) == "FUNCTION_STATUS_FAILED"
+    # The owner of the function built it: its backend keeps the build's log.
+    assert "this build breaks on purpose" in clients[ORG1].get_logs(task_key)
+
+
+def test_cancelling_a_plan_stops_its_running_task_within_five_seconds(clients, assets, tmp_path, docker_engine):
+    function_key = add_function(
+        clients[ORG1], tmp_path, "long", functions.SLEEPER, dockerfile=functions.sleeper_dockerfile(120)
+    )
+    plan_key, task_key = one_task_plan(clients[ORG1], assets, function_key)
+    wait_for_status(clients[ORG1], task_key, "STATUS_EXECUTING")
+    deadline = time.monotonic() + 120  # claimed first, then its image is built and its container started
+    while not plan_containers(docker_engine, plan_key):
+        assert time.monotonic() < deadline, "the task's container never started"
+        time.sleep(0.2)
+    time.sleep(1)  # the function is running in it
+
+    cancelled_at = time.monotonic()
+    clients[ORG1].cancel_compute_plan(plan_key)
+    while plan_containers(docker_engine, plan_key):
+        assert time.monotonic() - cancelled_at < 5.0, "the task's container still runs 5 s after the cancel"
+        time.sleep(0.1)
+
+    wait_for_status(clients[ORG2], task_key, "STATUS_CANCELED", timeout=10)
+    assert str(clients[ORG1].get_compute_plan(plan_key).status.value) == "PLAN_STATUS_CANCELED"
+
+
+def test_the_function_runs_without_network_as_non_root_with_read_only_inputs(clients, assets, tmp_path):
+    function_key = add_function(clients[ORG1], tmp_path, "probe", functions.PROBE)
+    _, task_key = one_task_plan(clients[ORG1], assets, function_key)
+    clients[ORG1].wait_task(task_key, timeout=300, polling_period=1)
+
+    path = clients[ORG2].download_model_from_task(task_key, "model", tmp_path)
+    seen = json.loads(Path(path).read_text())
+
+    assert seen["interfaces"] == ["lo"]
+    assert seen["uid"] != 0 and seen["gid"] != 0
+    assert not seen["can_write_opener"]
+    assert not seen["can_write_sample"]
+    assert not seen["can_create_in_inputs"]
+    assert seen["can_write_output"]
+
+
+def test_a_worker_killed_mid_task_recovers_and_the_task_ends_done(network, clients, assets, tmp_path):
+    function_key = add_function(
+        clients[ORG1], tmp_path, "killed", functions.SLEEPER, dockerfile=functions.sleeper_dockerfile(6)
+    )
+    _, task_key = one_task_plan(clients[ORG1], assets, function_key)
+    wait_for_status(clients[ORG1], task_key, "STATUS_EXECUTING")
+
+    devnet.kill_worker(network["state_dir"], ORG2)
+    time.sleep(1)
+    assert str(clients[ORG2].get_task(task_key).status.value) == "STATUS_EXECUTING"
+    devnet.start_worker(network["state_dir"], ORG2)
+
+    task = clients[ORG1].wait_task(task_key, timeout=180, polling_period=1)
+    assert str(task.status.value) == "STATUS_DONE"
+    path = clients[ORG2].download_model_from_task(task_key, "model", tmp_path)
+    assert json.loads(Path(path).read_text()) == {"slept": True}
