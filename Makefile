@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 services:
 	scripts/ensure-services
+	scripts/ensure-docker
 
 lint: install
 	$(BIN)/ruff check .

@@ -225,3 +225,24 @@ def test_a_worker_killed_mid_task_recovers_and_the_task_ends_done(network, clien
     assert str(task.status.value) == "STATUS_DONE"
     path = clients[ORG2].download_model_from_task(task_key, "model", tmp_path)
     assert json.loads(Path(path).read_text()) == {"slept": True}
+
+
+def test_transient_models_are_deleted_once_their_consumers_have_ended(clients, assets):
+    tasks = workflow.fedavg_tasks(assets, rounds=2)
+    trains = [task for task in tasks if "local" in task.outputs]
+    for task in trains:
+        task.outputs["local"].is_transient = True
+    plan = clients[ORG1].add_compute_plan(ComputePlanSpec(name="transient locals", tasks=tasks))
+    clients[ORG1].wait_compute_plan(plan.key, timeout=300, polling_period=1)
+
+    def deleted(task) -> bool:
+        output = clients[ORG1].get_task_output_asset(task.task_id, "local")
+        return output.asset.address is None
+
+    deadline = time.monotonic() + 30
+    while not all(deleted(task) for task in trains):
+        assert time.monotonic() < deadline, "transient models were not deleted after their plan ended"
+        time.sleep(0.5)
+    # The shared models were not transient: they stay.
+    aggregate = next(task for task in tasks if "shared" in task.outputs)
+    assert clients[ORG1].get_task_output_asset(aggregate.task_id, "shared").asset.address is not None
