@@ -6,6 +6,8 @@ Row locks are taken in one order: function, then tasks, then their plan, then th
 `retry_on_conflict` runs it again. Registration takes share locks on the functions and parent
 tasks it reads, so that a concurrent cascade either sees the new tasks or is seen by them."""
 
+from contextlib import contextmanager
+
 from django.db import connection
 
 from orchestrator import snapshots
@@ -144,6 +146,21 @@ def insert_rows(model, rows: list[dict]) -> None:
         with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
+
+
+@contextmanager
+def row_writer(model, columns: tuple[str, ...]):
+    """Yields `write(row)` for rows (dicts of column values) that are inserted as they are written:
+    on PostgreSQL, into a COPY that the database processes while the caller prepares the next
+    rows (no other statement may run on the connection meanwhile); elsewhere, at the end."""
+    if connection.vendor != "postgresql":
+        rows = []
+        yield rows.append
+        insert_rows(model, rows)
+        return
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+            yield lambda row: copy.write_row([row[column] for column in columns])
 
 
 def insert_edges(edges: list[tuple[str, str]]) -> None:

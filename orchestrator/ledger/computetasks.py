@@ -367,21 +367,23 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
     ordered = _topological(specs)
     context = _BatchContext(caller, specs)
     created_at = now()
-    rows, edges, texts, snapshots_by_key = [], [], [], {}
+    edges, texts, snapshots_by_key = [], [], {}
     tasks_per_plan: dict[str, int] = {}
-    for spec in ordered:
-        row, snapshot = _validated_row(caller, spec, context, created_at)
-        rows.append(row)
-        texts.append(snapshots.compute_task_json(row))
-        edges += [(spec.key, parent) for parent in spec.parent_keys]
-        tasks_per_plan[spec.plan_key] = tasks_per_plan.get(spec.plan_key, 0) + 1
-        # Later tasks of the batch see this one as a known parent.
-        context.parents[spec.key] = {
-            **{key: row[key] for key in ("function_id", "status", "rank", "worker", "compute_plan_id")},
-            "outputs": snapshot["outputs"],
-        }
-        snapshots_by_key[spec.key] = snapshot
-    cascades.insert_rows(ComputeTask, rows)
+    # Each task is inserted as soon as it is checked: the database inserts it while the next ones
+    # are checked. A later refusal aborts the insert and the transaction with it.
+    with cascades.row_writer(ComputeTask, TASK_INSERT_COLUMNS) as insert:
+        for spec in ordered:
+            row, snapshot = _validated_row(caller, spec, context, created_at)
+            insert(row)
+            texts.append(snapshots.compute_task_json(row))
+            edges += [(spec.key, parent) for parent in spec.parent_keys]
+            tasks_per_plan[spec.plan_key] = tasks_per_plan.get(spec.plan_key, 0) + 1
+            # Later tasks of the batch see this one as a known parent.
+            context.parents[spec.key] = {
+                **{key: row[key] for key in ("function_id", "status", "rank", "worker", "compute_plan_id")},
+                "outputs": snapshot["outputs"],
+            }
+            snapshots_by_key[spec.key] = snapshot
     cascades.insert_edges(edges)
     for spec, text in zip(ordered, texts, strict=True):
         events.created("ASSET_COMPUTE_TASK", spec.key, text)
@@ -398,6 +400,13 @@ def _count_new_tasks(plan_key: str, count: int, before: dict, events: EventLog) 
     )
     if snapshots.plan_status(after) != snapshots.plan_status(before):
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(after))
+
+
+TASK_INSERT_COLUMNS = (
+    "key", "channel", "compute_plan_id", "function_id", "owner", "worker", "rank", "status", "tag", "metadata",
+    "inputs", "outputs", "logs_permission", "parent_task_keys", "pending_parents", "error_type", "spec_hash",
+    "creation_date", "start_date", "end_date",
+)  # fmt: skip
 
 
 def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, created_at) -> tuple[dict, dict]:
