@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 
+from django.conf import settings
 from django.db import connection
 
 from orchestrator.events import events_after
@@ -23,10 +24,6 @@ from orchestrator_client.pb import assets_pb2 as pb
 
 CAPACITY = 20_000
 READ_BATCH = 1_000
-# After a wake-up, the feed waits this long before it reads: the commits of a busy channel that
-# land meanwhile are read, and sent to every stream, together. It bounds the messages per second
-# of each stream and adds at most this much to the delivery lag.
-LINGER_S = 0.004
 EVENTS_FIELD_TAG = b"\x0a"  # EventBatch.events: field 1, length-delimited
 
 
@@ -100,7 +97,9 @@ class ChannelFeed:
                 version = notifier.version(self.channel)
                 self._read_new()
                 if notifier.wait(self.channel, version, self.poll_interval):
-                    time.sleep(LINGER_S)
+                    # The commits of a busy channel that land meanwhile are read, and sent to
+                    # every stream, together (see settings.EVENT_LINGER_S).
+                    time.sleep(settings.EVENT_LINGER_S)
         finally:
             connection.close()
 

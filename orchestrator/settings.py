@@ -5,6 +5,7 @@ ORCHESTRATOR_DATABASE_URL   postgres://user@host:5432/name, or sqlite:////path/f
 ORCHESTRATOR_CHANNELS_FILE  JSON file {"channel": ["OrgMSP", ...]}, the members of each channel
 ORCHESTRATOR_THREADS        server threads per replica (64)
 ORCHESTRATOR_MAX_STREAMS    event streams per replica (half the threads)
+ORCHESTRATOR_EVENT_LINGER_MS  how long a channel's feed gathers commits before it reads them (10)
 """
 
 from pathlib import Path
@@ -39,6 +40,11 @@ CHANNELS_FILE = env.str("ORCHESTRATOR_CHANNELS_FILE", default="")
 # streams hold a thread each for their whole life: at most MAX_STREAMS of them.
 THREADS = env.int("ORCHESTRATOR_THREADS", default=64)
 MAX_STREAMS = env.int("ORCHESTRATOR_MAX_STREAMS", default=THREADS // 2)
+
+# After a wake-up, a channel's feed waits this long before it reads new events, so that the
+# commits of a busy channel reach every stream in one message: it bounds each stream's messages
+# per second, and adds at most this much to the delivery lag.
+EVENT_LINGER_S = env.float("ORCHESTRATOR_EVENT_LINGER_MS", default=10.0) / 1000
 
 LOGGING = {
     "version": 1,
