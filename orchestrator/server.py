@@ -2,6 +2,7 @@
 answers into messages and its errors into gRPC statuses with an `error-code`."""
 
 import functools
+import gc
 import logging
 import signal
 import sys
@@ -30,6 +31,7 @@ MESSAGE_LIMIT = 256 * 1024 * 1024
 EVENT_BATCH = 500
 STOP_GRACE_S = 5
 SWITCH_INTERVAL_S = 0.0005
+GC_THRESHOLD = 50_000
 
 
 def enum_name(message, field: str) -> str:
@@ -322,11 +324,17 @@ def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes
     # after each it must win the GIL back from the other threads: with Python's default 5 ms switch
     # interval, every other writer of the channel waits for those hand-overs.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # A registration batch allocates a few hundred thousand short-lived objects: with the default
+    # threshold (700), the cyclic collector runs hundreds of times per batch, walking the objects
+    # that live as long as the process each time it reaches the older generations.
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
     channels = Channels.from_file(settings.CHANNELS_FILE)
     ensure_channel_heads(channels.members)
     connection.close()
     server, port = build_server(address, certificate, private_key, client_ca, channels)
     stop_listener = start_listener()
+    gc.collect()
+    gc.freeze()  # what was loaded at start is never garbage: the collector no longer walks it
     server.start()
     log.info("orchestrator listening on port %d, channels %s", port, sorted(channels.members))
     if port_file:
