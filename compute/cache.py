@@ -147,7 +147,7 @@ def _make_read_only(path: Path) -> None:
     for item in path.rglob("*"):
         if item.is_file() and not item.is_symlink():
             item.chmod(0o444)
-        elif item.is_dir():
+        elif item.is_dir() and not item.is_symlink():  # chmod follows a link out of the cache
             item.chmod(0o555)
     path.chmod(0o555)
 

@@ -143,12 +143,16 @@ class SubprocessExecutor:
             draft = self.images_dir / f".{checksum}.{os.getpid()}.{threading.get_ident()}"
             shutil.rmtree(draft, ignore_errors=True)
             draft.mkdir()
-            unpack(draft)
-            entrypoint_of_dockerfile(draft / "Dockerfile")
-            (draft / ".ready").touch()
-            with contextlib.suppress(OSError):  # another process got there first: same content
-                draft.rename(folder)
-            shutil.rmtree(draft, ignore_errors=True)
+            try:
+                unpack(draft)
+                if not (draft / "Dockerfile").exists():
+                    raise BuildFailed("The function's archive has no Dockerfile at its root", "")
+                entrypoint_of_dockerfile(draft / "Dockerfile")
+                (draft / ".ready").touch()
+                with contextlib.suppress(OSError):  # another process got there first: same content
+                    draft.rename(folder)
+            finally:
+                shutil.rmtree(draft, ignore_errors=True)
         entrypoint = entrypoint_of_dockerfile(folder / "Dockerfile")
         if Path(entrypoint[0]).name.startswith("python"):
             entrypoint = [sys.executable, *entrypoint[1:]]
@@ -162,10 +166,15 @@ class SubprocessExecutor:
             process = subprocess.Popen(
                 command, cwd=execution.image.name, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-            stopped = _wait(process.poll, should_stop, started, execution.timeout)
+            try:
+                stopped = _wait(process.poll, should_stop, started, execution.timeout)
+            except BaseException:
+                # should_stop failed (its database went away, say): in a session of its own, the
+                # function would run on unwatched, past any retry of its task.
+                _kill_group(process)
+                raise
             if stopped:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+                _kill_group(process)
             exit_code = process.wait()
             log.seek(0)
             logs = log.read()
@@ -173,6 +182,13 @@ class SubprocessExecutor:
 
     def end_plan(self, plan_key: str) -> None:
         """Nothing lives on between tasks."""
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL to the function and to whatever it started (its session is its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _wait(ended: Callable[[], object], should_stop: Callable[[], bool], started: float, timeout) -> str:
