@@ -167,7 +167,7 @@ class SubprocessExecutor:
                 command, cwd=execution.image.name, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
             try:
-                stopped = _wait(process.poll, should_stop, started, execution.timeout)
+                stopped = _wait(_process_ended(process), should_stop, started, execution.timeout)
             except BaseException:
                 # should_stop failed (its database went away, say): in a session of its own, the
                 # function would run on unwatched, past any retry of its task.
@@ -191,15 +191,34 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _wait(ended: Callable[[], object], should_stop: Callable[[], bool], started: float, timeout) -> str:
-    """Polls until `ended()` is not None; "cancelled" or "timeout" if it had to stop first."""
-    while ended() is None:
+def _wait(ended: Callable[[float], bool], should_stop: Callable[[], bool], started: float, timeout) -> str:
+    """Waits until `ended(seconds)` (which blocks up to `seconds`) says the run is over: at once,
+    not at the next poll. "cancelled" or "timeout" if it had to stop first."""
+    while not ended(POLL_SECONDS):
         if should_stop():
             return "cancelled"
         if timeout and time.monotonic() - started > timeout:
             return "timeout"
-        time.sleep(POLL_SECONDS)
     return ""
+
+
+def _process_ended(process: subprocess.Popen) -> Callable[[float], bool]:
+    def ended(seconds: float) -> bool:
+        try:
+            process.wait(seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    return ended
+
+
+def _thread_ended(thread: threading.Thread) -> Callable[[float], bool]:
+    def ended(seconds: float) -> bool:
+        thread.join(seconds)
+        return not thread.is_alive()
+
+    return ended
 
 
 # Docker
@@ -299,7 +318,7 @@ class DockerExecutor:
             chunks: list[bytes] = []
             reader = threading.Thread(target=lambda: chunks.extend(api.exec_start(exec_id, stream=True)), daemon=True)
             reader.start()
-            stopped = _wait(lambda: None if reader.is_alive() else True, should_stop, started, execution.timeout)
+            stopped = _wait(_thread_ended(reader), should_stop, started, execution.timeout)
             if stopped:
                 # An exec cannot be killed through the API: the plan's container goes with it
                 # (a cancel stops the whole plan anyway).

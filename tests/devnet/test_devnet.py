@@ -68,7 +68,7 @@ def test_network_json_is_as_documented(network):
     for org in described["orgs"]:
         assert set(org) == {"org_id", "url", "username", "password", "channel"}
         assert org["channel"] == "mychannel"
-    assert len(pids) == 5  # orchestrator, and a backend and a consumer per organization
+    assert len(pids) == 7  # orchestrator, and a backend, a consumer and a worker per organization
     assert all(running(pid) for pid in pids)
 
 
