@@ -8,8 +8,9 @@ orchestrator process (mTLS, fresh PostgreSQL database).
 Progress goes to stderr; the last stdout line is one JSON object with `register_10k_s`,
 `transitions_per_s`, `event_lag_p95_ms` and context: counts, latency percentiles per call, CPU
 seconds of the orchestrator(s), PostgreSQL and this process per phase, deadlocks, load average.
-The benchmark's own 20 client threads run on the same machine as the orchestrator and PostgreSQL:
-on 2 cores their CPU (`cpu_s_run.bench`) is part of what limits the figures.
+The benchmark's own clients (10 driver threads in this process, 10 subscriber threads in a
+process of their own) run on the same machine as the orchestrator and PostgreSQL: on 2 cores their
+CPU (`cpu_s_run.bench`, `cpu_s_run.subscribers`) is part of what limits the figures.
 
 The network: organizations MyOrg1MSP..MyOrg10MSP in one channel. Each holds one data manager
 and one data sample (its data never leaves it). MyOrg1MSP owns a train function and an aggregate
@@ -32,10 +33,12 @@ With `--separate-outputs` the model is registered by its own RegisterModels call
 10,000 registrations are then not counted as transitions but their time is in the wall time
 (`writes_per_s` counts every write).
 
-Event lag: 10 subscribers (one per organization, own client, own thread) follow SubscribeToEvents
-from the end of registration and note the monotonic arrival time of each event. For every event
-produced by a driver's call (task -> EXECUTING, task -> DONE, model created), lag = arrival time
-minus the time the call returned to the driver (same process, same clock). The commit precedes the
+Event lag: 10 subscribers (one per organization, own client, own thread, all in one process apart
+from the drivers, so that their CPU and GIL do not slow the drivers' calls) follow the channel's
+events with `OrchestratorClient.subscribe` (SubscribeToEventBatches) from the end of registration
+and note the monotonic arrival time of each event. For every event produced by a driver's call
+(task -> EXECUTING, task -> DONE, model created), lag = arrival time minus the time the call
+returned to the driver (CLOCK_MONOTONIC, which both processes share). The commit precedes the
 return, so this under-states commit-to-delivery lag slightly and can be negative (the stream can
 beat the unary answer); `event_lag_from_send_*` gives the upper bound (arrival minus call start).
 Children unblocked by a DONE (-> To do) are not matched: the caller cannot tell which DONE did it.
@@ -50,6 +53,7 @@ one raw flame file per phase.
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -124,6 +128,7 @@ def postgres_cpu_seconds() -> float:
 class CpuMeter:
     def __init__(self, server_pids: list[int]):
         self.server_pids = server_pids
+        self.subscriber_pids: list[int] = []
 
     def sample(self) -> dict:
         return {
@@ -131,6 +136,7 @@ class CpuMeter:
             "server": sum(cpu_seconds(pid) for pid in self.server_pids),
             "postgres": postgres_cpu_seconds(),
             "bench": time.process_time(),
+            "subscribers": sum(cpu_seconds(pid) for pid in self.subscriber_pids),
         }
 
     @staticmethod
@@ -177,6 +183,76 @@ class Subscriber(threading.Thread):
             self.plan_done.set()
 
 
+def follow_events(address: str, ca: bytes, identities: dict, after_position: int, pipe) -> None:
+    """The subscribers' process: one Subscriber thread per organization, each with its own client.
+    Tells the parent "live" once every stream has delivered an event, then, when every subscriber
+    has seen the plan Done (or after "stop"), sends back each one's records and error."""
+    from orchestrator_client import OrchestratorClient
+
+    clients = [
+        OrchestratorClient(address, CHANNEL, ca_cert=ca, cert=cert, key=key) for cert, key in identities.values()
+    ]
+    subscribers = [Subscriber(client, after_position) for client in clients]
+    for subscriber in subscribers:
+        subscriber.start()
+    for subscriber in subscribers:
+        subscriber.first_event.wait(30)
+    pipe.send(("live", [repr(s.error) if s.error else None for s in subscribers]))
+    if pipe.recv() == "finish":
+        deadline = time.monotonic() + 60
+        for subscriber in subscribers:
+            subscriber.plan_done.wait(max(0.0, deadline - time.monotonic()))
+    for client in clients:
+        client.close()
+    pipe.send(("records", [(s.records, repr(s.error) if s.error else None) for s in subscribers]))
+
+
+class SubscriberProcess:
+    """The subscribers run in a process of their own, so that their CPU and GIL do not slow the
+    drivers' calls down. Arrival times are CLOCK_MONOTONIC, which every process shares: lags are
+    computed against the drivers' call times as when they were threads of this process."""
+
+    def __init__(self, network: "Network", orgs: list[str], replica: int, after_position: int):
+        process = network.processes[replica]
+        identities = {}
+        for org in orgs:
+            identity = network.authority.organization_identity(org)
+            identities[org] = (identity.cert, identity.key)
+        context = multiprocessing.get_context("spawn")  # gRPC does not survive fork
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(
+            target=follow_events,
+            args=(process.address, network.authority.cert, identities, after_position, child),
+            daemon=True,
+        )
+        self.count = len(orgs)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def start(self) -> None:
+        self._process.start()
+        if not self._pipe.poll(60):
+            raise RuntimeError("the subscribers did not start")
+        _, errors = self._pipe.recv()
+        if any(errors):
+            raise RuntimeError(f"a subscriber did not start: {errors}")
+
+    def finish(self, wait_for_plan: bool = True) -> list[tuple[list, str | None]]:
+        """Each subscriber's (records, error), once it has seen the plan Done."""
+        self._pipe.send("finish" if wait_for_plan else "stop")
+        if not self._pipe.poll(120):
+            raise RuntimeError("the subscribers did not report")
+        _, results = self._pipe.recv()
+        self._process.join(10)
+        return results
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+
+
 class Network:
     """`replicas` orchestrator processes over one database (they share events through NOTIFY)."""
 
@@ -185,7 +261,7 @@ class Network:
         self.owner = self.orgs[0]
         self.state_dir = Path(tempfile.mkdtemp(prefix="bench-orchestrator-"))
         self.url = create_database("orchestrator_bench")
-        authority = Authority.create()
+        authority = self.authority = Authority.create()
         self.processes = [
             OrchestratorProcess(self.state_dir / f"replica{i}", self.url, {CHANNEL: self.orgs}, authority)
             for i in range(replicas)
@@ -459,7 +535,7 @@ def main() -> None:
     subscriber_replica = args.replicas - 1
     driver_replicas = max(1, args.replicas - 1)
     result: dict = {}
-    subscribers: list[Subscriber] = []
+    subscribers: SubscriberProcess | None = None
     try:
         network.start()
         meter = CpuMeter(network.pids)
@@ -483,19 +559,15 @@ def main() -> None:
 
         # Subscribers start one event before the end of registration: that event tells they are live.
         head = network.head_position()
-        subscribers = [
-            Subscriber(network.client(org, subscriber_replica), head - 1) for org in network.orgs[: args.subscribers]
-        ]
-        for subscriber in subscribers:
-            subscriber.start()
-        for subscriber in subscribers:
-            if not subscriber.first_event.wait(30) or subscriber.error:
-                raise RuntimeError(f"a subscriber did not start: {subscriber.error}")
+        if args.subscribers:
+            subscribers = SubscriberProcess(network, network.orgs[: args.subscribers], subscriber_replica, head - 1)
+            subscribers.start()
+            meter.subscriber_pids.append(subscribers.pid)
 
         drivers_clients = [network.client(org, i % driver_replicas) for i, org in enumerate(network.orgs)]
         barrier = threading.Barrier(len(network.orgs))
         drivers = [Driver(client, i, plan, barrier, args.separate_outputs) for i, client in enumerate(drivers_clients)]
-        log(f"running {len(tasks)} tasks with {len(drivers)} drivers and {len(subscribers)} subscribers")
+        log(f"running {len(tasks)} tasks with {len(drivers)} drivers and {args.subscribers} subscribers")
         profiler.start("run")
         cpu_before = meter.sample()
         start = time.monotonic()
@@ -512,18 +584,16 @@ def main() -> None:
         transitions = 2 * len(tasks)
         log(f"ran in {run_s:.2f}s: {transitions / run_s:.0f} transitions/s; cpu {cpu_run}")
 
-        deadline = time.monotonic() + 60
-        for subscriber in subscribers:
-            subscriber.plan_done.wait(max(0.0, deadline - time.monotonic()))
+        followed = subscribers.finish() if subscribers else []
         final_plan = owner.get_compute_plan(plan_key)
 
         calls = {}
         for driver in drivers:
             calls.update(driver.calls)
         lags, lags_from_send, unmatched, per_subscriber_p95 = [], [], 0, []
-        for subscriber in subscribers:
+        for records, _ in followed:
             mine = []
-            for arrival, key, what in subscriber.records:
+            for arrival, key, what in records:
                 call = calls.get((key, what))
                 if call is None:
                     unmatched += 1
@@ -532,7 +602,7 @@ def main() -> None:
                 lags_from_send.append((arrival - call[0]) / 1e6)
             per_subscriber_p95.append(rounded(percentile(mine, 95)))
             lags += mine
-        expected = len(calls) * len(subscribers)
+        expected = len(calls) * len(followed)
         latencies = {name: [v for d in drivers for v in d.latencies[name]] for name in drivers[0].latencies}
         result = {
             "register_10k_s": round(register_s, 3),
@@ -544,7 +614,7 @@ def main() -> None:
             "rounds": args.rounds,
             "batch": args.batch,
             "replicas": args.replicas,
-            "subscribers": len(subscribers),
+            "subscribers": len(followed),
             "register_batch_s": summary(batch_s, 3),
             "run_s": round(run_s, 2),
             "transitions": transitions,
@@ -556,9 +626,9 @@ def main() -> None:
             "event_lag_p95_per_subscriber_ms": per_subscriber_p95,
             "events_matched": len(lags),
             "events_expected": expected,
-            "events_seen": sum(len(s.records) for s in subscribers),
+            "events_seen": sum(len(records) for records, _ in followed),
             "events_unmatched": unmatched,
-            "subscriber_errors": [repr(s.error) for s in subscribers if s.error],
+            "subscriber_errors": [error for _, error in followed if error],
             "plan_status": pb.ComputePlanStatus.Name(final_plan.status),
             "plan_done_count": final_plan.done_count,
             "cpu_s_register": cpu_register,
@@ -573,8 +643,8 @@ def main() -> None:
             result["chain_verified_to"] = network.verify_chain()
             log(f"hash chain verified up to event {result['chain_verified_to']}")
     finally:
-        for subscriber in subscribers:
-            subscriber.client.close()
+        if subscribers:
+            subscribers.stop()
         network.close()
     print(json.dumps(result))
 
