@@ -234,3 +234,35 @@ def test_events_of_the_database_functions_are_canonical_and_chained(world):
     plan_events = [json.loads(e.asset_json) for e in ours if e.asset_kind == pb.ASSET_COMPUTE_PLAN]
     assert [p["status"] for p in plan_events] == ["PLAN_STATUS_CREATED", "PLAN_STATUS_DOING"]
     assert plan_events[-1]["start_date"] == executing["start_date"]
+
+
+class _Unimplemented(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNIMPLEMENTED
+
+
+class _StubBeforeBatches:
+    """The event stub of an orchestrator that predates SubscribeToEventBatches."""
+
+    def __init__(self, real):
+        self.SubscribeToEvents = real.SubscribeToEvents
+
+    class _Refused:
+        def __iter__(self):
+            raise _Unimplemented()
+
+        def cancel(self):
+            pass
+
+    def SubscribeToEventBatches(self, request, **kwargs):
+        return self._Refused()
+
+
+def test_the_client_falls_back_to_one_event_per_message_on_an_older_orchestrator(world, monkeypatch):
+    world.plan()
+    client = world.client(ORG1)
+    expected = [e.position for e in all_events(client)]
+    monkeypatch.setattr(client, "_events", _StubBeforeBatches(client._events))
+    verifier = ChainVerifier()
+    assert [e.position for e in client.subscribe(0, verifier=verifier, timeout=1)] == expected
+    assert verifier.position == expected[-1]
