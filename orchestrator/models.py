@@ -82,8 +82,11 @@ class ComputePlan(models.Model):
 class ComputeTask(models.Model):
     key = models.CharField(primary_key=True, **KEY)
     channel = models.CharField(max_length=100)
-    compute_plan = models.ForeignKey(ComputePlan, on_delete=models.PROTECT, related_name="tasks")
-    function = models.ForeignKey(Function, on_delete=models.PROTECT, related_name="tasks")
+    # No index of their own: the (plan, status) and (function, status) indexes below start with
+    # them and serve every lookup by plan or function, and each index costs every task insert and
+    # every status change an entry.
+    compute_plan = models.ForeignKey(ComputePlan, on_delete=models.PROTECT, related_name="tasks", db_index=False)
+    function = models.ForeignKey(Function, on_delete=models.PROTECT, related_name="tasks", db_index=False)
     owner = models.CharField(max_length=100)
     worker = models.CharField(max_length=100)
     rank = models.IntegerField()
