@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test protos demo bench-orchestrator bench-backend clean
+.PHONY: install services lint test protos demo bench-orchestrator bench-backend images clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,16 @@ bench-orchestrator: install services
 
 bench-backend: install services
 	$(BIN)/python benchmarks/backend.py
+
+# The orchestrator's and the backend's images (docker/), built on the local python:3.11-slim that
+# scripts/ensure-docker makes; tagged with the project's version, the charts' appVersion.
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+images:
+	scripts/ensure-docker
+	docker build -f docker/orchestrator.Dockerfile -t substra-orchestrator:$(IMAGE_TAG) .
+	docker build -f docker/backend.Dockerfile -t substra-backend:$(IMAGE_TAG) .
+	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' substra-orchestrator:$(IMAGE_TAG)
+	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' substra-backend:$(IMAGE_TAG)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .orchestrator .backend
