@@ -53,9 +53,14 @@ def can_process(asset, org: str | None = None) -> bool:
 def check_peer_may_process(asset, org_id: str, needs_process: bool = True) -> None:
     """On the owner: a peer gets a file only if its organization is in the asset's channel and
     (but for descriptions) may process the asset."""
-    in_channel = Organization.objects.filter(channel=asset.channel, org_id=org_id).exists()
-    if not in_channel or (needs_process and not can_process(asset, org_id)):
+    check_peer_in_channel(asset, org_id)
+    if needs_process and not can_process(asset, org_id):
         raise FileAccessDenied(f"{org_id} has no process permission on {asset.key}.")
+
+
+def check_peer_in_channel(asset, org_id: str) -> None:
+    if not Organization.objects.filter(channel=asset.channel, org_id=org_id).exists():
+        raise FileAccessDenied(f"{org_id} is not in the channel of {asset.key}.")
 
 
 # The checksum and the owner's address of each file field, in the mirror.

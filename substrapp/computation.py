@@ -256,16 +256,23 @@ def model_file(model: Model) -> str:
     return model.file.name
 
 
-def task_logs(task: ComputeTask) -> str:
-    """The storage name of a failed task's logs, if this organization may read and holds them."""
+def failure_report_of(task: ComputeTask, org_id: str | None = None) -> FailureReport:
+    """The report holding a failed task's logs, if organization `org_id` (this one by default)
+    may read them: the task's own, or, for a BUILD_ERROR, its function's (the build's log)."""
     if task.status != TaskStatus.FAILED:
         raise NotAvailable("The task has not failed: it has no logs.")
-    if not may_process(task.logs_permission, settings.ORG_ID):
+    if not may_process(task.logs_permission, org_id or settings.ORG_ID):
         raise NotPermitted("This organization may not read the logs of this task.")
     report = FailureReport.objects.filter(asset_key=task.key).first()
     if report is None and task.error_type == "BUILD_ERROR":
-        # The function's image did not build: the log is the build's, kept by the function's owner.
         report = FailureReport.objects.filter(asset_key=task.function_id).first()
-    if report is None or not report.logs_file:
-        raise NotAvailable("The logs of this task are not on this organization (yet).")
+    if report is None:
+        raise NotAvailable("The failure of this task has not reached this organization yet.")
+    return report
+
+
+def own_task_logs(report: FailureReport) -> str:
+    """The storage name of logs this organization keeps (it ran the task, or built the image)."""
+    if report.owner != settings.ORG_ID or not report.logs_file:
+        raise NotAvailable("The logs of this task are not on this organization.")
     return report.logs_file.name

@@ -153,6 +153,10 @@ def test_a_failing_function_gives_an_execution_error_and_its_logs(clients, asset
     logs = clients[ORG2].get_logs(task_key)
     assert "deliberate failure inside the function" in logs
     assert "about to fail, on purpose" in logs
+    # The dataset's logs permission names the aggregator too: its backend fetches them from ORG2.
+    assert clients[ORG1].get_logs(task_key) == logs
+    with pytest.raises(substra.exceptions.AuthorizationError):
+        clients[ORG3].get_logs(task_key)
     assert str(clients[ORG1].get_compute_plan(plan_key).status.value) == "PLAN_STATUS_FAILED"
 
 
@@ -167,8 +171,10 @@ def test_a_broken_dockerfile_gives_a_build_error_with_the_build_log(clients, ass
     assert str(task.status.value) == "STATUS_FAILED"
     assert str(task.error_type.value) == "BUILD_ERROR"
     assert str(clients[ORG1].get_function(function_key).status.value) == "FUNCTION_STATUS_FAILED"
-    # The owner of the function built it: its backend keeps the build's log.
+    # The owner of the function built it: its backend keeps the build's log, which the task's
+    # worker's backend fetches from there.
     assert "this build breaks on purpose" in clients[ORG1].get_logs(task_key)
+    assert clients[ORG2].get_logs(task_key) == clients[ORG1].get_logs(task_key)
 
 
 def test_cancelling_a_plan_stops_its_running_task_within_five_seconds(clients, assets, tmp_path, docker_engine):
@@ -207,6 +213,10 @@ def test_the_function_runs_without_network_as_non_root_with_read_only_inputs(cli
     assert not seen["can_write_sample"]
     assert not seen["can_create_in_inputs"]
     assert seen["can_write_output"]
+    # The model left ORG2 only for an authorized organization: ORG1's backend fetched it for its user.
+    (tmp_path / "org1").mkdir()
+    copy = clients[ORG1].download_model_from_task(task_key, "model", tmp_path / "org1")
+    assert Path(copy).read_bytes() == Path(path).read_bytes()
 
 
 def test_a_worker_killed_mid_task_recovers_and_the_task_ends_done(network, clients, assets, tmp_path):

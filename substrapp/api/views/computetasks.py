@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,8 +10,12 @@ from substrapp import computation
 from substrapp.api import listfilters
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.computetasks import BulkCreateSerializer, TaskAssetSerializer, TaskSerializer
+from substrapp.api.views.datasets import FILE_ROUTE, peer_asset
+from substrapp.assetfiles import check_peer_in_channel, fetch_from_owner
 from substrapp.models import ComputeTask, TaskStatus, channel_of
 from substrapp.storage import open_stored
+
+TEXT = "text/plain; charset=utf-8"
 
 
 class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -56,10 +61,22 @@ class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
         return self._assets(computation.task_output_assets(self.get_object(), identifier))
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], **FILE_ROUTE)
     def logs(self, request, key=None):
-        name = computation.task_logs(self.get_object())
-        return FileResponse(open_stored(name), content_type="text/plain; charset=utf-8")
+        """The logs of a failed task, per its dataset's logs permission. They stay where the task
+        ran (or where its image failed to build): another organization's are fetched from there
+        with this organization's peer credentials, and served only if their checksum matches."""
+        task = peer_asset(self)
+        if task is not None:  # another organization's backend, for its user
+            check_peer_in_channel(task, request.auth.org_id)
+            report = computation.failure_report_of(task, request.auth.org_id)
+            return FileResponse(open_stored(computation.own_task_logs(report)), content_type=TEXT)
+        task = self.get_object()
+        report = computation.failure_report_of(task)
+        if report.owner != settings.ORG_ID:
+            stream = fetch_from_owner(report.owner, task.channel, f"/task/{task.key}/logs/", report.logs_checksum)
+            return FileResponse(stream, content_type=TEXT)
+        return FileResponse(open_stored(computation.own_task_logs(report)), content_type=TEXT)
 
     def _assets(self, rows):
         page = self.paginate_queryset(rows)
