@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test protos demo bench-orchestrator bench-backend images clean
+.PHONY: install services lint test protos demo bench-orchestrator bench-backend images charts-check clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,7 @@ lint: install
 	DJANGO_SETTINGS_MODULE=backend.settings BACKEND_DATA_DIR=$$(mktemp -d) \
 		$(BIN)/python -m django spectacular --validate --fail-on-warn --file /dev/null
 
-test: install services lint
+test: install services lint charts-check
 	$(BIN)/python -m pytest
 
 protos: install
@@ -53,6 +53,12 @@ images:
 	docker build -f docker/backend.Dockerfile -t substra-backend:$(IMAGE_TAG) .
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' substra-orchestrator:$(IMAGE_TAG)
 	@docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' substra-backend:$(IMAGE_TAG)
+
+# Renders both charts, with their defaults and with charts/examples/, through Helm's own engine
+# (helm-python-sdk: no helm binary is installable here) and validates every manifest against the
+# Kubernetes schemas, offline (kubernetes-validate). A few seconds.
+charts-check: install
+	$(BIN)/python charts/check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .orchestrator .backend
