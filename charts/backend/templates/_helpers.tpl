@@ -40,6 +40,10 @@ substra.org/organization: {{ $.Values.organization.id | quote }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
+{{- define "backend.channels" -}}
+{{- .Values.channels | default (dict "mychannel" (dict)) | toJson }}
+{{- end }}
+
 {{- define "backend.generatedSecret" -}}
 {{ include "backend.fullname" . }}-generated
 {{- end }}
@@ -93,7 +97,7 @@ substra.org/organization: {{ $.Values.organization.id | quote }}
   value: {{ . | quote }}
 {{- end }}
 - name: BACKEND_CHANNELS
-  value: {{ .Values.channels | toJson | quote }}
+  value: {{ include "backend.channels" . | quote }}
 {{- with .Values.publicUrl }}
 - name: BACKEND_PUBLIC_URL
   value: {{ . | quote }}

@@ -35,6 +35,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
+{{- define "orchestrator.channels" -}}
+{{- .Values.channels | default (dict "mychannel" (list "MyOrg1MSP" "MyOrg2MSP")) | toJson }}
+{{- end }}
+
 {{- define "orchestrator.tlsSecretName" -}}
 {{- if .Values.tls.create }}{{ include "orchestrator.fullname" . }}-tls{{ else }}{{ .Values.tls.secretName }}{{ end }}
 {{- end }}
