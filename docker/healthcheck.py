@@ -2,8 +2,7 @@
 
     orchestrator serve      a TCP connection to its port (it speaks only mutual TLS, and has no
                             health service: a connection is all a probe without a certificate gets)
-    gunicorn / runserver    an HTTP answer below 500 from Django (any path: an unauthenticated
-                            request is refused with 401, which still proves Django answers)
+    gunicorn / runserver    200 from the backend's /health/ (Django answers and its database too)
     celery worker           `celery inspect ping` of this worker, when the broker is Redis (the
                             filesystem broker of the embedded mode has no broadcast)
     anything else           healthy while it runs (migrate, consume_events, create_admin, ...)
@@ -42,10 +41,10 @@ def django_answers(argv: list[str]) -> None:
             port = port_of(arg.partition("=")[2], port)
     port = port_of(os.environ.get("BACKEND_HTTP_ADDRESS", ""), port)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    connection.request("GET", "/info/", headers={"Host": "localhost"})
+    connection.request("GET", "/health/", headers={"Host": "localhost"})
     status = connection.getresponse().status
-    if status >= 500:
-        sys.exit(f"the backend answered {status}")
+    if status != 200:
+        sys.exit(f"the backend's /health/ answered {status}")
 
 
 def worker_answers() -> None:

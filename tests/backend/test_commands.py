@@ -1,12 +1,14 @@
-"""manage.py create_admin and add_peer."""
+"""manage.py create_admin, add_peer and register_organization."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from substrapp.models import IncomingPeer, OutgoingPeer
+from substrapp.orchestration import close_orchestrator_clients, orchestrator_for
 from substrapp.peers import authenticate_peer
 from tests.backend.conftest import make_user
+from tests.backend.network import point_backend_at
 from tests.conftest import ORG1, ORG2
 
 PASSWORD = "the first admin's passphrase"
@@ -88,3 +90,27 @@ def test_add_peer_refuses_itself_and_bad_urls(org_id, url, message):
         )
 
     assert not IncomingPeer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_organization_records_the_address_in_each_channel(settings, orchestrator, authority, tmp_path):
+    point_backend_at(settings, orchestrator, authority, tmp_path, org=ORG2)
+    options = {"model_export_enabled": False, "restricted": False}
+    settings.CHANNELS = {"mychannel": options, "otherchannel": options}
+    try:
+        call_command("register_organization", "--address", "https://org2.example.com")
+
+        for channel in ("mychannel", "otherchannel"):
+            registered = {org.id: org.address for org in orchestrator_for(channel).list_organizations()}
+            assert registered[ORG2] == "https://org2.example.com"
+    finally:
+        close_orchestrator_clients()
+
+
+@pytest.mark.django_db
+def test_register_organization_refuses_a_channel_it_is_not_in_and_a_missing_address(settings):
+    settings.PUBLIC_URL = ""
+    with pytest.raises(CommandError, match="no address"):
+        call_command("register_organization")
+    with pytest.raises(CommandError, match="not channels of this organization: nochannel"):
+        call_command("register_organization", "--address", "https://x.example", "--channel", "nochannel")

@@ -97,3 +97,23 @@ def test_organizations_of_another_channel_are_invisible(user, other_admin):
 
     assert [o["id"] for o in client_of(user).get("/organization/").json()] == [ORG3]
     assert [o["id"] for o in client_of(other_admin).get("/organization/").json()] == [ORG2]
+
+
+@pytest.mark.django_db
+def test_health_answers_without_credentials_when_the_database_does(client):
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_is_a_503_when_the_database_does_not_answer(client, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+
+    assert client.get("/health/").status_code == 503
