@@ -97,7 +97,7 @@ def test_backend_jobs_migrate_then_create_the_admins_and_peers_from_secrets():
     script = container["command"][-1]
     assert "create_admin --username 'admin' --password \"$ADMIN_0_PASSWORD\" --channel 'mychannel'" in script
     assert "add_peer --org-id 'MyOrg2MSP'" in script
-    assert "register_organization(settings.PUBLIC_URL)" in script
+    assert "python manage.py register_organization" in script
     env = env_of(container)
     assert env["ADMIN_0_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "org1-admin", "key": "password"}
     assert env["PEER_0_OUTGOING"]["valueFrom"]["secretKeyRef"]["name"] == "peer-myorg2msp"
