@@ -17,7 +17,11 @@ from substra.sdk import exceptions, schemas
 from tests.devnet.test_devnet import devnet
 
 OPENER = b"import substratools as tools\n# the opener of orgA\n"
-ARCHIVE_FILES = {"Dockerfile": b"FROM python:3.11\n", "train.py": b"print('train')\n"}
+# A function that builds (the workers build every registered function), on the local base image.
+ARCHIVE_FILES = {
+    "Dockerfile": b'FROM python:3.11-slim\nCOPY train.py /train.py\nENTRYPOINT ["python3", "/train.py"]\n',
+    "train.py": b"print('train')\n",
+}
 
 
 def tar_gz_of(files: dict[str, bytes]) -> bytes:
