@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test protos demo bench-orchestrator bench-backend images charts-check clean
+.PHONY: install services lint test protos demo bench-orchestrator bench-backend images charts-check bench-fedavg clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,9 @@ bench-orchestrator: install services
 
 bench-backend: install services
 	$(BIN)/python benchmarks/backend.py
+
+bench-fedavg: install
+	$(BIN)/python benchmarks/fedavg.py
 
 # The orchestrator's and the backend's images (docker/), built on the local python:3.11-slim that
 # scripts/ensure-docker makes; tagged with the project's version, the charts' appVersion.
