@@ -109,6 +109,8 @@ COMPUTE_CACHE_MAX_BYTES = env_int("COMPUTE_CACHE_MAX_BYTES", 10 * 1024**3)
 # "docker", "subprocess" (no isolation: a single machine without Docker), or "auto": Docker
 # when a daemon answers, else the subprocess executor with its warning.
 COMPUTE_EXECUTOR = env_str("COMPUTE_EXECUTOR", "auto")
+# A label on this organization's task containers (devnet: its network id, for `down`).
+COMPUTE_INSTANCE = env_str("COMPUTE_INSTANCE", "")
 COMPUTE_MEMORY_BYTES = env_int("COMPUTE_MEMORY_BYTES", 4 * 1024**3)
 COMPUTE_CPUS = float(env_str("COMPUTE_CPUS", "0") or 0)
 COMPUTE_PIDS_LIMIT = env_int("COMPUTE_PIDS_LIMIT", 1024)

@@ -223,17 +223,36 @@ def _thread_ended(thread: threading.Thread) -> Callable[[float], bool]:
 
 # Docker
 
+INSTANCE_LABEL = "substra.instance"
+
+
+def remove_instance_containers(instance: str) -> int:
+    """Removes every container labelled with this instance; how many. Nothing without Docker."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        containers = client.containers.list(all=True, filters={"label": f"{INSTANCE_LABEL}={instance}"})
+    except Exception:
+        return 0
+    for container in containers:
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+    return len(containers)
+
 
 @dataclass
 class DockerExecutor:
     """Containers without network, as a non-root user, with inputs read-only and the limits
     given. `org` names this organization's containers apart from other organizations' on a
-    shared engine."""
+    shared engine; `instance`, when set, is a label on every container (a devnet's id, so that
+    stopping the network removes its containers)."""
 
     org: str
     limits: Limits = field(default_factory=Limits)
     build_timeout: float = 1800.0
     client: object = None
+    instance: str = ""
 
     def __post_init__(self):
         import docker  # only where Docker is used
@@ -382,7 +401,7 @@ class DockerExecutor:
             user=self._user(execution.image),
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            labels={"substra.org": self.org, "substra.plan": execution.plan_key},
+            labels={"substra.org": self.org, "substra.plan": execution.plan_key, INSTANCE_LABEL: self.instance},
             volumes={
                 str(plan_dir / "inputs"): {"bind": f"{CONTAINER_ROOT}/inputs", "mode": "ro"},
                 str(plan_dir / "outputs"): {"bind": f"{CONTAINER_ROOT}/outputs", "mode": "rw"},

@@ -20,6 +20,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from compute.executors import remove_instance_containers
 from devnet.orchestrator import OrchestratorProcess
 from devnet.s3 import S3Server, free_ports
 from orchestrator_client.pki import Authority
@@ -112,6 +113,8 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
     authority = Authority.create()
     # Queues are named apart per network: several networks may share one Redis.
     network_id = secrets.token_hex(4)
+    record.data["instance"] = f"devnet-{network_id}"
+    record.save()
     s3 = None
     if services:
         from devnet.postgres import create_database
@@ -246,6 +249,7 @@ def _worker_environment(network_id: str, org: str, executor: str, services: bool
         "COMPUTE_EXECUTOR": executor,
         "COMPUTE_QUEUE": f"devnet-{network_id}.{org}.compute",
         "COMPUTE_BUILD_QUEUE": f"devnet-{network_id}.{org}.builds",
+        "COMPUTE_INSTANCE": f"devnet-{network_id}",
     }
     if services:
         env["CELERY_BROKER_URL"] = os.environ.get("DEVNET_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -350,6 +354,9 @@ def down(state_dir: Path | str, grace: float = 10.0) -> None:
         raise DevnetError(f"processes survived SIGKILL: {left}")
     record.data["processes"] = []
     record.save()
+    # Task containers outlive their worker: the plan's end_plan may not have run.
+    if record.data.get("instance"):
+        remove_instance_containers(record.data["instance"])
     if record.data["s3"]:
         S3Server.stop_recorded(record.data["s3"], grace=grace)
         record.data["s3"] = None

@@ -12,7 +12,7 @@ Tasks of all channels share one FIFO queue per organization; builds have their o
 
 from django.conf import settings
 
-from substrapp.models import ComputeTask, Function, Model, TaskStatus
+from substrapp.models import ComputePlan, ComputeTask, Function, Model, TaskStatus
 
 PLAN_ENDED = {"PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"}
 TASK_ENDED = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
@@ -65,6 +65,8 @@ def _holds_transient_models(plan_key: str) -> bool:
 
 def enqueue_pending_work() -> None:
     """At a worker's start: whatever this organization owes, from the mirror."""
+    from substrapp.tasks import end_plan
+
     mine = ComputeTask.objects.filter(
         worker=settings.ORG_ID, status__in=[TaskStatus.WAITING_FOR_EXECUTOR_SLOT, TaskStatus.EXECUTING]
     )
@@ -75,3 +77,8 @@ def enqueue_pending_work() -> None:
     )
     for channel, key in builds.values_list("channel", "key"):
         enqueue_build(channel, key)
+    # Plans that ended while no worker ran here (their end_plan message went with the old one).
+    plans = settings.COMPUTE_DIR / "plans"
+    left = [folder.name for folder in plans.iterdir()] if plans.is_dir() else []
+    for plan_key in ComputePlan.objects.filter(key__in=left, status__in=PLAN_ENDED).values_list("key", flat=True):
+        end_plan.apply_async((plan_key,), queue=settings.COMPUTE_QUEUE)

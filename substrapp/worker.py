@@ -109,7 +109,9 @@ def _make_executor(kind: str):
             settings.COMPUTE_MEMORY_BYTES, settings.COMPUTE_CPUS, settings.COMPUTE_PIDS_LIMIT, settings.COMPUTE_GPUS
         )
         try:
-            docker_executor = DockerExecutor(settings.ORG_ID, limits, settings.COMPUTE_BUILD_TIMEOUT_SECONDS)
+            docker_executor = DockerExecutor(
+                settings.ORG_ID, limits, settings.COMPUTE_BUILD_TIMEOUT_SECONDS, instance=settings.COMPUTE_INSTANCE
+            )
             docker_executor.client.ping()
             return docker_executor
         except Exception as error:

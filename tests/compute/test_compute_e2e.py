@@ -44,10 +44,13 @@ def docker_engine():
 def network(tmp_path_factory, docker_engine):
     state_dir = tmp_path_factory.mktemp("compute-devnet")
     started = devnet.up(state_dir, orgs=3, services=True, executor="docker", timeout=240)
+    instance = json.loads((state_dir / "processes.json").read_text())["instance"]
     try:
         yield {"state_dir": state_dir, "orgs": {org["org_id"]: org for org in started["orgs"]}}
     finally:
         devnet.down(state_dir)
+    # Stopping the network removes its task containers, whether their plans' end ran or not.
+    assert not docker_engine.containers.list(all=True, filters={"label": f"substra.instance={instance}"})
 
 
 @pytest.fixture(scope="module")
