@@ -135,7 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-backend-"))
     log("starting a one-organization devnet with PostgreSQL and S3")
-    devnet("up", "--orgs", "1", "--services", "--state-dir", str(state))
+    # No workers: this measures the API and the mirror, not the compute path.
+    devnet("up", "--orgs", "1", "--services", "--no-workers", "--state-dir", str(state))
     client = None
     try:
         org = json.loads((state / "network.json").read_text())["orgs"][0]

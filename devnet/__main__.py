@@ -24,6 +24,7 @@ def main(argv=None) -> int:
     up.add_argument("--state-dir", required=True, help="folder of the network's files, logs and pids")
     up.add_argument("--services", action="store_true", help="PostgreSQL and S3 instead of SQLite and files")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for everything to answer")
+    up.add_argument("--no-workers", action="store_true", help="no Celery workers: nothing is built or run")
     up.add_argument(
         "--executor", choices=["auto", "docker", "subprocess"], default="auto",
         help="where workers run functions (auto: Docker when a daemon answers, else subprocesses, without isolation)",
@@ -36,7 +37,9 @@ def main(argv=None) -> int:
         if args.command == "up":
             if args.orgs < 1:
                 parser.error("--orgs must be at least 1")
-            result = network.up(args.state_dir, args.orgs, args.services, args.timeout, args.executor)
+            result = network.up(
+                args.state_dir, args.orgs, args.services, args.timeout, args.executor, workers=not args.no_workers
+            )
             print(f"network up: {len(result['orgs'])} organizations, {args.state_dir}/network.json")
         else:
             network.down(args.state_dir)

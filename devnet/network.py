@@ -88,11 +88,17 @@ def _spawn(state_dir: Path, record: Record, name: str, command: list[str], env: 
 
 
 def up(
-    state_dir: Path | str, orgs: int = 2, services: bool = False, timeout: float = 120.0, executor: str = "auto"
+    state_dir: Path | str,
+    orgs: int = 2,
+    services: bool = False,
+    timeout: float = 120.0,
+    executor: str = "auto",
+    workers: bool = True,
 ) -> dict:
     """Starts the network and returns what network.json holds. On failure, stops what it started
     and raises DevnetError. `executor`: where workers run functions (COMPUTE_EXECUTOR: docker,
-    subprocess, or auto: Docker when a daemon answers)."""
+    subprocess, or auto: Docker when a daemon answers). Without `workers`, nothing builds or runs
+    (to measure the API alone)."""
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     if (state_dir / PROCESSES).exists() and Record(state_dir).data["processes"]:
@@ -101,7 +107,7 @@ def up(
     record = Record(state_dir)
     record.save()
     try:
-        network = _up(state_dir, record, org_ids(orgs), services, time.monotonic() + timeout, executor)
+        network = _up(state_dir, record, org_ids(orgs), services, time.monotonic() + timeout, executor, workers)
     except BaseException:
         down(state_dir, grace=5.0)
         raise
@@ -109,7 +115,9 @@ def up(
     return network
 
 
-def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadline: float, executor: str) -> dict:
+def _up(
+    state_dir: Path, record: Record, orgs: list[str], services: bool, deadline: float, executor: str, workers: bool
+) -> dict:
     authority = Authority.create()
     # Queues are named apart per network: several networks may share one Redis.
     network_id = secrets.token_hex(4)
@@ -199,7 +207,8 @@ def _up(state_dir: Path, record: Record, orgs: list[str], services: bool, deadli
         )  # fmt: skip
         _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
         _save_environment(state_dir, org, envs[org])
-        _spawn(state_dir, record, f"{org}-worker", worker_command(org, envs[org]), envs[org])
+        if workers:
+            _spawn(state_dir, record, f"{org}-worker", worker_command(org, envs[org]), envs[org])
 
     for org in orgs:
         _wait_login(urls[org], "admin", passwords[org], servers[org], state_dir / f"{org}-backend.log", deadline)
