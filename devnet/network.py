@@ -272,11 +272,12 @@ def _save_environment(state_dir: Path, org: str, env: dict) -> None:
     path.write_text(json.dumps(env))
 
 
-def kill_worker(state_dir: Path | str, org: str) -> None:
-    """SIGKILLs `org`'s worker and every process of its group, as a crash would."""
+def kill_process(state_dir: Path | str, org: str, kind: str) -> None:
+    """SIGKILLs `org`'s `kind` process ("worker" or "consumer") and every process of its group,
+    as a crash would."""
     state_dir = Path(state_dir).resolve()
     record = Record(state_dir)
-    for entry in [e for e in record.data["processes"] if e["name"] == f"{org}-worker"]:
+    for entry in [e for e in record.data["processes"] if e["name"] == f"{org}-{kind}"]:
         if _same_process(entry):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(entry["pid"], signal.SIGKILL)
@@ -285,11 +286,13 @@ def kill_worker(state_dir: Path | str, org: str) -> None:
     record.save()
 
 
-def start_worker(state_dir: Path | str, org: str) -> None:
-    """Starts `org`'s worker (again), with the environment it was first started with."""
+def start_process(state_dir: Path | str, org: str, kind: str) -> None:
+    """Starts `org`'s `kind` process ("worker" or "consumer") again, with the environment the
+    network gave it."""
     state_dir = Path(state_dir).resolve()
     env = json.loads((state_dir / org / "environment.json").read_text())
-    _spawn(state_dir, Record(state_dir), f"{org}-worker", worker_command(org, env), env)
+    command = worker_command(org, env) if kind == "worker" else [sys.executable, "manage.py", "consume_events"]
+    _spawn(state_dir, Record(state_dir), f"{org}-{kind}", command, env)
 
 
 def worker_command(org: str, env: dict) -> list[str]:

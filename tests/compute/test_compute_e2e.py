@@ -229,10 +229,10 @@ def test_a_worker_killed_mid_task_recovers_and_the_task_ends_done(network, clien
     _, task_key = one_task_plan(clients[ORG1], assets, function_key)
     wait_for_status(clients[ORG1], task_key, "STATUS_EXECUTING")
 
-    devnet.kill_worker(network["state_dir"], ORG2)
+    devnet.kill_process(network["state_dir"], ORG2, "worker")
     time.sleep(1)
     assert str(clients[ORG2].get_task(task_key).status.value) == "STATUS_EXECUTING"
-    devnet.start_worker(network["state_dir"], ORG2)
+    devnet.start_process(network["state_dir"], ORG2, "worker")
 
     task = clients[ORG1].wait_task(task_key, timeout=180, polling_period=1)
     assert str(task.status.value) == "STATUS_DONE"

@@ -108,8 +108,40 @@ def test_a_dataset_added_on_org1_reaches_org2(network, tmp_path):
     assert dataset.name == "devnet dataset"
 
 
+def test_a_consumer_killed_and_restarted_completes_the_mirror_without_duplicates(network, tmp_path):
+    from devnet.network import kill_process, start_process
+
+    state_dir, described, _ = network
+    org1, org2 = client(described["orgs"][0]), client(described["orgs"][1])
+    kill_process(state_dir, "MyOrg2MSP", "consumer")
+    (tmp_path / "opener.py").write_text("import substratools as tools\n")
+    (tmp_path / "description.md").write_text("# While org 2's consumer was down\n")
+    keys = [
+        org1.add_dataset(
+            substra.sdk.schemas.DatasetSpec(
+                name=f"while down {index}",
+                data_opener=tmp_path / "opener.py",
+                description=tmp_path / "description.md",
+                permissions={"public": True, "authorized_ids": []},
+                logs_permission={"public": False, "authorized_ids": []},
+            )
+        )
+        for index in range(3)
+    ]
+    time.sleep(1)
+    assert not set(keys) & {dataset.key for dataset in org2.list_dataset()}, "mirrored with no consumer"
+
+    start_process(state_dir, "MyOrg2MSP", "consumer")
+
+    listed = eventually(lambda: set(keys) <= {dataset.key for dataset in org2.list_dataset()})
+    assert listed, "the restarted consumer did not catch up"
+    names = [dataset.name for dataset in org2.list_dataset() if dataset.key in keys]
+    assert sorted(names) == ["while down 0", "while down 1", "while down 2"]
+
+
 def test_down_leaves_no_process_and_is_idempotent(network):
-    state_dir, _, pids = network
+    state_dir, _, _ = network
+    pids = recorded_pids(state_dir)  # a process restarted by a test has a new pid
     stopped = devnet("down", "--state-dir", str(state_dir))
     assert stopped.returncode == 0, stopped.stderr
     assert [pid for pid in pids if running(pid)] == []
