@@ -240,7 +240,10 @@ def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict]) -> None
     for snapshot in snapshots:
         row = mirror.fields(channel, snapshot)
         latest[mirror.identity(row)] = (row, snapshot)
-    rows = [row for row, _ in latest.values()]
+    # In key order: the API (saving what it registered) and the consumer (applying the events of
+    # the same registration) upsert the same rows at once; rows locked in one order cannot
+    # deadlock.
+    rows = [latest[identity][0] for identity in sorted(latest)]
     mirror.model.objects.bulk_create(
         [mirror.model(**row) for row in rows],
         update_conflicts=True,
