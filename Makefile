@@ -34,9 +34,9 @@ test: install services lint charts-check
 protos: install
 	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
+# FedAvg on an embedded three-organization network; DEMO_ARGS="--executor subprocess" (see --help).
 demo: install
-	@echo "make demo is coming: it will run a federated learning plan on an embedded network."
-	@echo "Until then, see README.md for what runs today (make test, benchmarks/orchestrator.py)."
+	@$(BIN)/python -m examples.demo $(DEMO_ARGS)
 
 bench-orchestrator: install services
 	$(BIN)/python benchmarks/orchestrator.py

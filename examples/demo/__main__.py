@@ -1,0 +1,5 @@
+import sys
+
+from examples.demo.main import main
+
+sys.exit(main())
