@@ -129,17 +129,14 @@ class Session:
         folder.mkdir(parents=True, exist_ok=True)
         self.state_dir = folder.resolve()
         self.clients: dict[str, substra.Client] = {}
-        self.executor: str | None = None
 
     def stop(self, keep_logs: bool) -> None:
-        """Stops the network, its containers and any process left that works in its folder."""
+        """Stops the network (its task containers too) and any process left that works in its folder."""
         for client in self.clients.values():
             with contextlib.suppress(Exception):
                 client.logout()
         self.clients = {}
-        network.down(self.state_dir, grace=STOP_GRACE)
-        if self.executor == "docker":
-            remove_containers(self.state_dir)
+        network.down(self.state_dir, grace=STOP_GRACE)  # its task containers too
         kill_processes(processes_in(self.state_dir))
         if keep_logs:
             say(f"the network's logs: {self.state_dir}")
@@ -156,20 +153,6 @@ class Session:
                 lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
                 last = f"; its last log line: {lines[-1].strip()}" if lines else ""
                 raise DemoFailed(f"{entry['name']} stopped while the plan ran (log: {log}){last}")
-
-
-def remove_containers(state_dir: Path) -> None:
-    """The plan containers of this network's workers: the workers remove them when a plan ends, but
-    not when they are stopped first."""
-    import docker
-
-    with contextlib.suppress(docker.errors.DockerException):
-        engine = docker.from_env(timeout=30)
-        for container in engine.containers.list(all=True, filters={"label": "substra.plan"}, sparse=True):
-            mounts = engine.api.inspect_container(container.id).get("Mounts") or []
-            if any(mount.get("Source", "").startswith(f"{state_dir}/") for mount in mounts):
-                with contextlib.suppress(docker.errors.NotFound):
-                    container.remove(force=True)
 
 
 def processes_in(state_dir: Path) -> list[int]:
@@ -275,7 +258,6 @@ def main(argv=None) -> int:
 def run(arguments: argparse.Namespace, session: Session) -> int:
     executor = choose_executor(arguments.executor)
     announce(executor)
-    session.executor = executor.kind
     say(
         f"starting an embedded network: {AGGREGATOR} aggregates, {' and '.join(DATA_ORGS)} hold the data "
         f"(logs in {session.state_dir})"
