@@ -99,6 +99,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     (DATA_DIR / "broker" / "control").mkdir(parents=True, exist_ok=True)
+    # kombu's transport, with messages written atomically (backend/broker.py).
+    CELERY_BROKER_TRANSPORT = "backend.broker:Transport"
 # Tasks of every channel share one FIFO queue per organization (the seed's "multiple tasks
 # from different channels"); image builds have their own, so a long build holds no task back.
 COMPUTE_QUEUE = env_str("COMPUTE_QUEUE", f"{ORG_ID}.compute")
