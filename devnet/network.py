@@ -286,20 +286,21 @@ def kill_process(state_dir: Path | str, org: str, kind: str) -> None:
     record.save()
 
 
-def start_process(state_dir: Path | str, org: str, kind: str) -> None:
+def start_process(state_dir: Path | str, org: str, kind: str, node: str = "") -> None:
     """Starts `org`'s `kind` process ("worker" or "consumer") again, with the environment the
-    network gave it."""
+    network gave it. A worker with a `node` name is another worker of the organization."""
     state_dir = Path(state_dir).resolve()
     env = json.loads((state_dir / org / "environment.json").read_text())
-    command = worker_command(org, env) if kind == "worker" else [sys.executable, "manage.py", "consume_events"]
+    command = worker_command(org, env, node) if kind == "worker" else [sys.executable, "manage.py", "consume_events"]
     _spawn(state_dir, Record(state_dir), f"{org}-{kind}", command, env)
 
 
-def worker_command(org: str, env: dict) -> list[str]:
-    """The Celery worker of `org`: its task queue and its build queue."""
+def worker_command(org: str, env: dict, node: str = "") -> list[str]:
+    """The Celery worker of `org`: its task queue and its build queue (and one of its own)."""
     queues = f"{env['COMPUTE_QUEUE']},{env['COMPUTE_BUILD_QUEUE']}"
+    name = f"{org}-{node}@%h" if node else f"{org}@%h"
     return [
-        sys.executable, "-m", "celery", "-A", "backend", "worker", "-Q", queues, "-n", f"{org}@%h",
+        sys.executable, "-m", "celery", "-A", "backend", "worker", "-Q", queues, "-n", name,
         "--concurrency", os.environ.get("WORKER_CONCURRENCY", "1"), "--loglevel", "INFO", "--without-gossip",
         "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip

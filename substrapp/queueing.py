@@ -7,21 +7,72 @@
 - a plan whose tasks ended, where this organization holds transient models →
   `collect_transient_models`.
 
-Tasks of all channels share one FIFO queue per organization; builds have their own.
+Tasks of all channels share one FIFO queue per organization; builds have their own. A plan's
+tasks prefer the worker that ran the plan's last task here: each worker also reads a queue of its
+own, and while its heartbeat is fresh the plan's tasks go there (`PlanAffinity`).
 """
 
-from django.conf import settings
+import re
+from datetime import timedelta
 
-from substrapp.models import ComputePlan, ComputeTask, Function, Model, TaskStatus
+from django.conf import settings
+from django.utils import timezone
+
+from substrapp.models import ComputePlan, ComputeTask, Function, Model, PlanAffinity, TaskStatus, WorkerNode
 
 PLAN_ENDED = {"PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"}
 TASK_ENDED = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
 
 
 def enqueue_task(channel: str, key: str, countdown: float | None = None) -> None:
+    """To the worker that holds the task's plan (its container and cache) while it lives, else
+    to the organization's queue that every worker reads."""
     from substrapp.tasks import run_compute_task
 
-    run_compute_task.apply_async((channel, key), queue=settings.COMPUTE_QUEUE, countdown=countdown)
+    run_compute_task.apply_async((channel, key), queue=queue_for_task(key), countdown=countdown)
+
+
+# Plan affinity: each worker also reads a queue of its own (`personal_queue`).
+
+
+def personal_queue(node: str) -> str:
+    return f"{settings.COMPUTE_QUEUE}.{re.sub(r'[^A-Za-z0-9_-]', '-', node)}"
+
+
+def queue_for_task(key: str) -> str:
+    plan_key = ComputeTask.objects.filter(key=key).values_list("compute_plan", flat=True).first()
+    affinity = PlanAffinity.objects.select_related("node").filter(compute_plan_key=plan_key).first()
+    if affinity is not None and affinity.node.heartbeat > _stale_before():
+        return affinity.node.queue
+    return settings.COMPUTE_QUEUE
+
+
+def remember_plan_node(key: str, node: str) -> None:
+    """The worker `node` takes a task: the next tasks of its plan go to it."""
+    plan_key = ComputeTask.objects.filter(key=key).values_list("compute_plan", flat=True).first()
+    if plan_key is not None and WorkerNode.objects.filter(name=node).exists():
+        PlanAffinity.objects.update_or_create(compute_plan_key=plan_key, defaults={"node_id": node})
+
+
+def beat(node: str) -> None:
+    """A worker's heartbeat. Also hands the plans of workers that stopped beating back to the
+    shared queue, with the tasks To do that were sent to their queues."""
+    defaults = {"queue": personal_queue(node), "heartbeat": timezone.now()}
+    WorkerNode.objects.update_or_create(name=node, defaults=defaults)
+    dead = WorkerNode.objects.filter(heartbeat__lte=_stale_before()).exclude(name=node)
+    orphans = list(PlanAffinity.objects.filter(node__in=dead).values_list("compute_plan_key", flat=True))
+    if not orphans:
+        return
+    PlanAffinity.objects.filter(compute_plan_key__in=orphans).delete()
+    waiting = ComputeTask.objects.filter(
+        compute_plan__in=orphans, worker=settings.ORG_ID, status=TaskStatus.WAITING_FOR_EXECUTOR_SLOT
+    )
+    for channel, task_key in waiting.values_list("channel", "key"):
+        enqueue_task(channel, task_key)
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
 
 
 def enqueue_build(channel: str, key: str) -> None:

@@ -7,11 +7,14 @@ error is reported at once, so that nothing stays Doing for ever.
 """
 
 import logging
+import threading
+import time
 import traceback
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
+from django.db import connections
 
 from substrapp import queueing, worker
 
@@ -25,6 +28,8 @@ def _backoff(retries: int) -> float:
 @shared_task(bind=True, name="substrapp.run_compute_task", max_retries=None)
 def run_compute_task(self, channel: str, key: str) -> str:
     try:
+        if self.request.hostname:
+            queueing.remember_plan_node(key, self.request.hostname)
         outcome = worker.run_task(channel, key)
     except worker.TEMPORARY as error:
         if self.request.retries < settings.COMPUTE_MAX_RETRIES:
@@ -75,9 +80,30 @@ def collect_transient_models(channel: str, plan_key: str) -> list[str]:
     return worker.collect_transient_models(channel, plan_key)
 
 
+@celeryd_after_setup.connect
+def read_own_queue(sender, instance, **kwargs) -> None:
+    """Each worker reads a queue of its own besides the organization's: the plans whose last
+    task it ran send it their next ones (plan affinity, substrapp/queueing.py)."""
+    instance.app.amqp.queues.select_add(queueing.personal_queue(sender))
+
+
 @worker_ready.connect
 def recover_at_start(sender=None, **kwargs) -> None:
     """Work this organization owes and no message may carry any more: tasks To do or Doing (a
     worker killed mid-task; the lease tells a dead holder from a live one) and functions to
-    build."""
+    build. Then the heartbeat starts."""
+    node = sender.hostname
+    queueing.beat(node)
     queueing.enqueue_pending_work()
+    threading.Thread(target=_beat_forever, args=(node,), name="worker-heartbeat", daemon=True).start()
+
+
+def _beat_forever(node: str) -> None:
+    while True:
+        time.sleep(settings.COMPUTE_LEASE_SECONDS / 4)
+        try:
+            queueing.beat(node)
+        except Exception:
+            logger.exception("worker heartbeat failed")
+        finally:
+            connections.close_all()

@@ -518,6 +518,7 @@ def take_lease(task: ComputeTask) -> bool:
                 "channel": task.channel,
                 "compute_plan_key": task.compute_plan_id,
                 "holder": holder_name(),
+                "ran_on": holder_name(),
                 "heartbeat": now,
                 "attempts": 1,
             },
@@ -527,8 +528,8 @@ def take_lease(task: ComputeTask) -> bool:
         fresh = row.heartbeat > now - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
         if row.holder and _holder_alive(row.holder, fresh):
             return False
-        row.holder, row.heartbeat, row.attempts = holder_name(), now, row.attempts + 1
-        row.save(update_fields=["holder", "heartbeat", "attempts"])
+        row.holder, row.ran_on, row.heartbeat, row.attempts = holder_name(), holder_name(), now, row.attempts + 1
+        row.save(update_fields=["holder", "ran_on", "heartbeat", "attempts"])
         return True
 
 

@@ -2,7 +2,7 @@ from substrapp.models.computeplans import ComputePlan, TaskCounts
 from substrapp.models.computetasks import ComputeTask, TaskStatus
 from substrapp.models.datasets import DataManager, DataSample
 from substrapp.models.events import ChannelCursor
-from substrapp.models.executions import TaskExecution
+from substrapp.models.executions import PlanAffinity, TaskExecution, WorkerNode
 from substrapp.models.functions import Function
 from substrapp.models.organizations import Organization
 from substrapp.models.outputs import FailureReport, Model, Performance
@@ -26,11 +26,13 @@ __all__ = [
     "Organization",
     "OutgoingPeer",
     "Performance",
+    "PlanAffinity",
     "Role",
     "TaskCounts",
     "TaskExecution",
     "TaskStatus",
     "UserChannel",
+    "WorkerNode",
     "channel_of",
     "is_channel_admin",
 ]

@@ -18,6 +18,7 @@ class TaskExecution(models.Model):
     channel = models.CharField(max_length=100)
     compute_plan_key = models.CharField(**KEY)
     holder = models.CharField(max_length=200, blank=True)  # host:pid of the worker; "" once ended
+    ran_on = models.CharField(max_length=200, blank=True)  # host:pid of the worker that ran it last
     heartbeat = models.DateTimeField()
     attempts = models.IntegerField(default=0)
     durations = models.JSONField(default=dict)
@@ -27,3 +28,27 @@ class TaskExecution(models.Model):
 
     def __str__(self):
         return f"execution of {self.task_id}"
+
+
+class WorkerNode(models.Model):
+    """A Celery worker of this organization, and the queue only it reads. Its heartbeat, renewed
+    while it runs, tells whether a plan's tasks may still be sent to it."""
+
+    name = models.CharField(primary_key=True, max_length=200)  # Celery's node name, org@host
+    queue = models.CharField(max_length=300)
+    heartbeat = models.DateTimeField()
+
+    def __str__(self):
+        return f"worker {self.name}"
+
+
+class PlanAffinity(models.Model):
+    """The worker that last ran a task of a plan here: it holds the plan's container and its
+    inputs in its cache, so the plan's next tasks go to its own queue while it lives."""
+
+    compute_plan_key = models.CharField(primary_key=True, **KEY)
+    node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="plans")
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"plan {self.compute_plan_key} on {self.node_id}"

@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 import substra
 from substra.sdk.schemas import (
@@ -259,3 +260,27 @@ def test_transient_models_are_deleted_once_their_consumers_have_ended(clients, a
     # The shared models were not transient: they stay.
     aggregate = next(task for task in tasks if "shared" in task.outputs)
     assert clients[ORG1].get_task_output_asset(aggregate.task_id, "shared").asset.address is not None
+
+
+def test_a_plans_tasks_stay_with_the_worker_that_holds_its_container(network, clients, assets):
+    """Two workers read MyOrg2MSP's queue: once one has run a task of the plan, the plan's next
+    tasks there go to it (its container and cache), not to whichever worker is free."""
+    devnet.start_process(network["state_dir"], ORG2, "worker", node="second")
+    env = json.loads((network["state_dir"] / ORG2 / "environment.json").read_text())
+    try:
+        plan_key = workflow.submit_plan(clients[ORG1], assets, 3, name="affinity")
+        clients[ORG1].wait_compute_plan(plan_key, timeout=300, polling_period=1)
+        with psycopg.connect(env["BACKEND_DATABASE_URL"]) as database:
+            holders = database.execute(
+                "SELECT e.ran_on FROM substrapp_taskexecution e "
+                "JOIN substrapp_computetask t ON t.key = e.task_id WHERE t.compute_plan_id = %s AND t.worker = %s",
+                [plan_key, ORG2],
+            ).fetchall()
+            nodes = [row[0] for row in database.execute("SELECT name FROM substrapp_workernode").fetchall()]
+    finally:
+        devnet.kill_process(network["state_dir"], ORG2, "worker")
+        devnet.start_process(network["state_dir"], ORG2, "worker")
+    assert len(nodes) == 2
+    assert len(holders) == 6  # a train and an evaluate per round
+    # The first train went to whichever worker was free; every later task of the plan followed it.
+    assert len({ran_on for (ran_on,) in holders}) == 1
