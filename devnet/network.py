@@ -246,6 +246,9 @@ def _backend_environment(state_dir, authority, orchestrator, org, url, database_
         "ORCHESTRATOR_TLS_CERT": str(folder / "org.pem"),
         "ORCHESTRATOR_TLS_KEY": str(folder / "org.key"),
     }
+    # Folders whose data samples may be registered in place (`add_data_sample(..., local=False)`).
+    if os.environ.get("BACKEND_SERVER_DATA_ROOTS"):
+        env["BACKEND_SERVER_DATA_ROOTS"] = os.environ["BACKEND_SERVER_DATA_ROOTS"]
     if database_url:
         env["BACKEND_DATABASE_URL"] = database_url
     if s3 is not None:
