@@ -27,18 +27,12 @@ def _backoff(retries: int) -> float:
 
 @shared_task(bind=True, name="substrapp.run_compute_task", max_retries=None)
 def run_compute_task(self, channel: str, key: str) -> str:
-    try:
+    def run() -> str:
         if self.request.hostname:
             queueing.remember_plan_node(key, self.request.hostname)
-        outcome = worker.run_task(channel, key)
-    except worker.TEMPORARY as error:
-        if self.request.retries < settings.COMPUTE_MAX_RETRIES:
-            logger.warning("task %s: %s; retrying", key, error)
-            raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from error
-        return _internal_error(channel, key, "ASSET_COMPUTE_TASK", error)
-    except Exception as error:
-        logger.exception("task %s failed inside the worker", key)
-        return _internal_error(channel, key, "ASSET_COMPUTE_TASK", error)
+        return worker.run_task(channel, key)
+
+    outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
     if outcome == "held" and worker.still_executing(key):
         # Another worker holds the task: if it dies (on another host, where its pid tells
         # nothing), its lease expires and this message takes the task over.
@@ -48,17 +42,27 @@ def run_compute_task(self, channel: str, key: str) -> str:
 
 @shared_task(bind=True, name="substrapp.build_function", max_retries=None)
 def build_function(self, channel: str, key: str) -> str:
-    try:
+    def build() -> str:
         worker.build_function(channel, key)
         return "built"
+
+    return _retrying(self, channel, key, "ASSET_FUNCTION", build)
+
+
+def _retrying(celery_task, channel: str, key: str, asset_kind: str, work) -> str:
+    """`work()`, retried with backoff on an infrastructure error; an error that retrying cannot
+    cure, or one retry too many, becomes the asset's INTERNAL_ERROR report."""
+    try:
+        return work()
     except worker.TEMPORARY as error:
-        if self.request.retries < settings.COMPUTE_MAX_RETRIES:
-            logger.warning("build of function %s: %s; retrying", key, error)
-            raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from error
-        return _internal_error(channel, key, "ASSET_FUNCTION", error)
+        retries = celery_task.request.retries
+        if retries < settings.COMPUTE_MAX_RETRIES:
+            logger.warning("%s %s: %s; retrying", asset_kind, key, error)
+            raise celery_task.retry(exc=error, countdown=_backoff(retries)) from error
+        return _internal_error(channel, key, asset_kind, error)
     except Exception as error:
-        logger.exception("build of function %s failed inside the worker", key)
-        return _internal_error(channel, key, "ASSET_FUNCTION", error)
+        logger.exception("%s %s failed inside the worker", asset_kind, key)
+        return _internal_error(channel, key, asset_kind, error)
 
 
 def _internal_error(channel: str, key: str, asset_kind: str, error: Exception) -> str:
