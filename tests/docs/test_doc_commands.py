@@ -37,7 +37,7 @@ DOCS = ["README.md", "docs/user-guide.md", "docs/operator-guide.md"]
 NEEDS_OWN_NETWORK = {"docs/operator-guide.md"}  # fixed ports
 BLOCK_TIMEOUT = 240.0
 SUBSTITUTIONS = [
-    (re.compile(r"^(python -m devnet up\b.*)$", re.MULTILINE), r"\1 --executor subprocess"),
+    (re.compile(r"^((?:[A-Z_]+=\S+ )*python -m devnet up\b.*)$", re.MULTILINE), r"\1 --executor subprocess"),
 ]
 ENVIRONMENT_DROPPED = ("BACKEND_", "ORCHESTRATOR_", "COMPUTE_", "CELERY_", "DJANGO_", "WORKER_")
 
@@ -76,6 +76,7 @@ def test_the_substitutions_apply_to_the_user_guide():
     code = "".join(block.code for block in read_blocks(REPO / "docs/user-guide.md") if block.runs)
 
     assert "python -m devnet up --orgs 3 --state-dir .devnet --executor subprocess" in substituted(code)
+    assert 'BACKEND_SERVER_DATA_ROOTS="$PWD/server-data" python -m devnet up' in substituted(code)
 
 
 def substituted(code: str) -> str:
