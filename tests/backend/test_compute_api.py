@@ -12,9 +12,11 @@ from django.core.files.storage import default_storage
 from substra.sdk import exceptions, models
 from substra.sdk.schemas import ComputePlanTaskSpec, ComputeTaskOutputSpec, InputRef, Permissions
 
+from backend.celery import app
+from substrapp import tasks, worker
 from substrapp.consumer import consume
 from substrapp.mirror import save_snapshots, snapshot_of
-from substrapp.models import ComputePlan, ComputeTask, FailureReport, Model
+from substrapp.models import ComputePlan, ComputeTask, FailureReport, Model, TaskExecution
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.conftest import PASSWORD, client_of, make_user
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
@@ -492,3 +494,50 @@ def test_the_sdk_adds_a_single_task_and_reads_its_model(world, live_server):
     assert client.get_task_output_asset(task, "model").asset.key == model.key
     assert client.get_compute_plan(client.get_task(task).compute_plan_key).name == task
     client.logout()
+
+
+# The worker's Celery tasks, run in this process: an infrastructure error that retrying does not
+# cure ends as INTERNAL_ERROR with its logs; a message for a task that already ended does nothing.
+
+
+@pytest.fixture
+def eager(settings, monkeypatch, tmp_path):
+    """Celery tasks run in this process; Docker is asked for at an address where none answers."""
+    app.conf.task_always_eager = True
+    settings.COMPUTE_DIR = tmp_path / "compute"
+    settings.COMPUTE_EXECUTOR = "docker"
+    settings.COMPUTE_MAX_RETRIES = 0
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    monkeypatch.setattr(worker, "_executor", None)
+    yield
+    app.conf.task_always_eager = False
+    worker._executor = None
+
+
+def test_an_infrastructure_error_that_retries_do_not_cure_ends_as_internal_error(world, api, eager):
+    plan = new_plan(api)
+    key = new_key()
+    bulk_create(api, [sdk_task(key, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT)])
+
+    outcome = tasks.run_compute_task.apply(args=(CHANNEL, key)).get()
+    drain()
+
+    assert outcome == "failed"
+    task = ComputeTask.objects.get(key=key)
+    assert (task.status, task.error_type) == ("STATUS_FAILED", "INTERNAL_ERROR")
+    report = FailureReport.objects.get(asset_key=key)
+    logs = report.logs_file.read().decode()
+    assert "infrastructure error" in logs and "Docker does not answer" in logs
+    assert TaskExecution.objects.get(task_id=key).holder == ""  # the lease was released
+
+
+def test_a_message_for_a_task_that_already_ended_does_nothing(world, api, eager):
+    plan = new_plan(api)
+    key = new_key()
+    bulk_create(api, [sdk_task(key, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT)])
+    world.run(key)
+    drain()
+
+    assert tasks.run_compute_task.apply(args=(CHANNEL, key)).get() == "skipped"
+    assert ComputeTask.objects.get(key=key).status == "STATUS_DONE"
+    assert not FailureReport.objects.filter(asset_key=key).exists()
