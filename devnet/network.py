@@ -172,14 +172,17 @@ def _up(
         envs[org].update(_worker_environment(network_id, org, executor, services))
 
     def set_up(org: str) -> None:
-        manage(envs[org], state_dir, org, "migrate", "--noinput")
-        manage(envs[org], state_dir, org, "create_admin", "--username=admin", f"--password={passwords[org]}",
-               f"--channel={CHANNEL}")  # fmt: skip
-        for other in orgs:
-            if other != org:
-                manage(envs[org], state_dir, org, "add_peer", f"--org-id={other}",
-                       f"--incoming-password={peer_passwords[(other, org)]}",
-                       f"--outgoing-password={peer_passwords[(org, other)]}", f"--url={urls[other]}")  # fmt: skip
+        commands = [
+            ["migrate", "--noinput"],
+            ["create_admin", "--username=admin", f"--password={passwords[org]}", f"--channel={CHANNEL}"],
+        ]
+        commands += [
+            ["add_peer", f"--org-id={other}", f"--incoming-password={peer_passwords[(other, org)]}",
+             f"--outgoing-password={peer_passwords[(org, other)]}", f"--url={urls[other]}"]
+            for other in orgs
+            if other != org
+        ]  # fmt: skip
+        manage_all(envs[org], state_dir, org, commands)
 
     with ThreadPoolExecutor(max_workers=len(orgs)) as pool:
         list(pool.map(set_up, orgs))
@@ -309,16 +312,17 @@ def worker_command(org: str, env: dict, node: str = "") -> list[str]:
     ]  # fmt: skip
 
 
-def manage(env: dict, state_dir: Path, org: str, *args: str) -> None:
-    """`python manage.py ARGS` for `org`, output appended to DIR/<org>-setup.log."""
+def manage_all(env: dict, state_dir: Path, org: str, commands: list[list[str]]) -> None:
+    """Several `manage.py` commands for `org` in one process (devnet/setup_org.py), output
+    appended to DIR/<org>-setup.log."""
     log_path = state_dir / f"{org}-setup.log"
     with open(log_path, "ab") as log:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, timeout=300,
+            [sys.executable, "-m", "devnet.setup_org"], env=env, cwd=REPO, input=json.dumps(commands).encode(),
+            stdout=log, stderr=subprocess.STDOUT, timeout=300,
         )  # fmt: skip
     if result.returncode:
-        raise DevnetError(f"manage.py {args[0]} failed for {org}: see {log_path}")
+        raise DevnetError(f"setting up {org} failed: see {log_path}")
 
 
 def _run(function, what: str, log_folder: Path) -> None:
