@@ -253,6 +253,7 @@ class DockerExecutor:
     build_timeout: float = 1800.0
     client: object = None
     instance: str = ""
+    build_dir: Path | None = None  # where build contexts are unpacked (the system's temp by default)
 
     def __post_init__(self):
         import docker  # only where Docker is used
@@ -268,14 +269,14 @@ class DockerExecutor:
     def image_name(checksum: str) -> str:
         return f"substra-function:{checksum}"
 
-    def prepare_image(self, checksum: str, unpack: Callable[[Path], None], context_dir: Path | None = None) -> Image:
+    def prepare_image(self, checksum: str, unpack: Callable[[Path], None]) -> Image:
         """The image of a function archive, built once (callers hold the build lock): an image
         with this tag is one built from this very archive."""
         name = self.image_name(checksum)
         try:
             image = self.client.images.get(name)
         except self._docker.errors.ImageNotFound:
-            image = self._build(name, unpack, context_dir)
+            image = self._build(name, unpack)
         except self._docker.errors.DockerException as error:
             raise ExecutorUnavailable(f"Docker failed: {error}") from error
         config = image.attrs.get("Config") or {}
@@ -284,10 +285,10 @@ class DockerExecutor:
             raise BuildFailed("The image has no ENTRYPOINT: a function's Dockerfile must set one", "")
         return Image(checksum, name, list(entrypoint), config.get("WorkingDir") or "", config.get("User") or "")
 
-    def _build(self, name: str, unpack: Callable[[Path], None], context_dir: Path | None):
+    def _build(self, name: str, unpack: Callable[[Path], None]):
         import tempfile
 
-        with tempfile.TemporaryDirectory(dir=context_dir) as folder:
+        with tempfile.TemporaryDirectory(dir=self.build_dir) as folder:
             unpack(Path(folder))
             if not (Path(folder) / "Dockerfile").exists():
                 raise BuildFailed("The function's archive has no Dockerfile at its root", "")
@@ -352,7 +353,7 @@ class DockerExecutor:
         return Result(exit_code, b"".join(chunks), time.monotonic() - started)
 
     def end_plan(self, plan_key: str) -> None:
-        for container in self.client.containers.list(all=True, filters={"label": self._labels(plan_key)}):
+        for container in self.plan_containers(plan_key):
             with contextlib.suppress(self._docker.errors.NotFound, self._docker.errors.APIError):
                 container.remove(force=True)
 

@@ -199,22 +199,16 @@ class EventService(Servicer, rpc.EventServiceServicer):
     def SubscribeToEvents(self, request, context):
         """Replays the channel's events after the given position, then streams new ones. A stream
         is served by its channel's shared feed, or reads the table while it is behind the feed."""
-        close_old_connections()
-        try:
-            caller = caller_of(context, self.channels)
-        except OrchestratorError as error:
-            abort(context, error)
-        if not self.streams.acquire(blocking=False):
-            abort(context, OrchestratorError("TOO_MANY_STREAMS", f"at most {self.max_streams} streams per replica"))
-        try:
-            yield from self._stream(caller, request.after_position, context)
-        finally:
-            self.streams.release()
-            connection.close()
+        yield from self._serve_stream(self._stream, request, context)
 
     def SubscribeToEventBatches(self, request, context):
         """As SubscribeToEvents, with the events that are ready sent together: each message is an
         encoded `EventBatch` of up to EVENT_BATCH events (see `add_event_service`)."""
+        yield from self._serve_stream(self._stream_batches, request, context)
+
+    def _serve_stream(self, stream, request, context):
+        """The caller's identity checked and one of the replica's stream slots held for as long
+        as `stream(caller, after_position, context)` yields."""
         close_old_connections()
         try:
             caller = caller_of(context, self.channels)
@@ -223,7 +217,7 @@ class EventService(Servicer, rpc.EventServiceServicer):
         if not self.streams.acquire(blocking=False):
             abort(context, OrchestratorError("TOO_MANY_STREAMS", f"at most {self.max_streams} streams per replica"))
         try:
-            yield from self._stream_batches(caller, request.after_position, context)
+            yield from stream(caller, request.after_position, context)
         finally:
             self.streams.release()
             connection.close()

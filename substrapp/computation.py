@@ -155,9 +155,10 @@ def _mirror_references(channel: str, client, snapshots: list[dict]) -> None:
 # A task's assets
 
 
-def task_input_assets(task: ComputeTask) -> list[dict]:
+def task_input_assets(task: ComputeTask, require_all: bool = False) -> list[dict]:
     """The task's inputs as `{identifier, kind, asset}`, in the task's order: one row per data
-    sample and per model; a parent's output gives the models it produced."""
+    sample and per model; a parent's output gives the models it produced. An input not in the
+    mirror (yet) is left out, or, with `require_all`, NotAvailable."""
     kinds = {identifier: spec["kind"] for identifier, spec in task.function.inputs.items()}
     keys = [item["asset_key"] for item in task.inputs if item.get("asset_key")]
     found = {
@@ -174,6 +175,8 @@ def task_input_assets(task: ComputeTask) -> list[dict]:
         else:
             parent = item["parent_task_output"]
             assets = parent_outputs.get((parent["parent_task_key"], parent["output_identifier"]), [])
+        if require_all and not assets:
+            raise NotAvailable(f"the input {item} of task {task.key} is not in the mirror yet")
         rows += [{"identifier": item["identifier"], "kind": kind, "asset": asset} for asset in assets]
     return rows
 

@@ -24,12 +24,14 @@ PLAN_ENDED = {"PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"}
 TASK_ENDED = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
 
 
-def enqueue_task(channel: str, key: str, countdown: float | None = None) -> None:
+def enqueue_task(channel: str, key: str, countdown: float | None = None, plan_key: str | None = None) -> None:
     """To the worker that holds the task's plan (its container and cache) while it lives, else
-    to the organization's queue that every worker reads."""
+    to the organization's queue that every worker reads. `plan_key`: the task's, when the caller
+    has it (else read from the mirror)."""
     from substrapp.tasks import run_compute_task
 
-    run_compute_task.apply_async((channel, key), queue=queue_for_task(key), countdown=countdown)
+    plan_key = plan_key or _plan_of(key)
+    run_compute_task.apply_async((channel, key), queue=queue_for_plan(plan_key), countdown=countdown)
 
 
 # Plan affinity: each worker also reads a queue of its own (`personal_queue`).
@@ -39,8 +41,11 @@ def personal_queue(node: str) -> str:
     return f"{settings.COMPUTE_QUEUE}.{re.sub(r'[^A-Za-z0-9_-]', '-', node)}"
 
 
-def queue_for_task(key: str) -> str:
-    plan_key = ComputeTask.objects.filter(key=key).values_list("compute_plan", flat=True).first()
+def _plan_of(key: str) -> str | None:
+    return ComputeTask.objects.filter(key=key).values_list("compute_plan", flat=True).first()
+
+
+def queue_for_plan(plan_key: str | None) -> str:
     affinity = PlanAffinity.objects.select_related("node").filter(compute_plan_key=plan_key).first()
     if affinity is not None and affinity.node.heartbeat > _stale_before():
         return affinity.node.queue
@@ -49,7 +54,7 @@ def queue_for_task(key: str) -> str:
 
 def remember_plan_node(key: str, node: str) -> None:
     """The worker `node` takes a task: the next tasks of its plan go to it."""
-    plan_key = ComputeTask.objects.filter(key=key).values_list("compute_plan", flat=True).first()
+    plan_key = _plan_of(key)
     if plan_key is not None and WorkerNode.objects.filter(name=node).exists():
         PlanAffinity.objects.update_or_create(compute_plan_key=plan_key, defaults={"node_id": node})
 
@@ -90,7 +95,7 @@ def hand_over(channel: str, changes: list[tuple[str, dict]]) -> None:
     for (kind, _), snapshot in latest.items():
         if kind == "ASSET_COMPUTE_TASK":
             if snapshot["status"] == TaskStatus.WAITING_FOR_EXECUTOR_SLOT and snapshot["worker"] == settings.ORG_ID:
-                enqueue_task(channel, snapshot["key"])
+                enqueue_task(channel, snapshot["key"], plan_key=snapshot["compute_plan_key"])
             elif snapshot["status"] in TASK_ENDED:
                 plans_with_ended_tasks.add(snapshot["compute_plan_key"])
         elif kind == "ASSET_FUNCTION":

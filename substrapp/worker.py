@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connections, transaction
 from django.utils import timezone
 from filelock import FileLock
@@ -49,6 +50,7 @@ from compute.executors import (
 )
 from substrapp.archives import ArchiveError, safe_extract
 from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
+from substrapp.computation import NotAvailable, task_input_assets
 from substrapp.mirror import save_snapshots, snapshot_of
 from substrapp.models import (
     ComputeTask,
@@ -110,7 +112,11 @@ def _make_executor(kind: str):
         )
         try:
             docker_executor = DockerExecutor(
-                settings.ORG_ID, limits, settings.COMPUTE_BUILD_TIMEOUT_SECONDS, instance=settings.COMPUTE_INSTANCE
+                settings.ORG_ID,
+                limits,
+                settings.COMPUTE_BUILD_TIMEOUT_SECONDS,
+                instance=settings.COMPUTE_INSTANCE,
+                build_dir=settings.COMPUTE_DIR,
             )
             docker_executor.client.ping()
             return docker_executor
@@ -173,8 +179,6 @@ def ensure_image(function: Function):
                 except ArchiveError as error:
                     raise BuildFailed(f"The function's archive cannot be unpacked: {error}", "") from None
 
-            if isinstance(executor(), DockerExecutor):
-                return executor().prepare_image(checksum, unpack, context_dir=settings.COMPUTE_DIR)
             return executor().prepare_image(checksum, unpack)
 
 
@@ -291,7 +295,11 @@ def prepare_task(task: ComputeTask, inputs_dir: Path, root: str, held: contextli
     specs = task.function.inputs
     seen_from = f"{root}/inputs/{task.key}"
     resources = []
-    for identifier, asset in _input_assets(task):
+    try:
+        inputs = task_input_assets(task, require_all=True)
+    except NotAvailable as error:
+        raise TemporaryError(str(error)) from error  # the consumer has not mirrored it yet
+    for identifier, asset in ((row["identifier"], row["asset"]) for row in inputs):
         name, path = _cached(asset, held)
         if not (inputs_dir / name).exists():
             link_tree(path, inputs_dir / name)
@@ -311,28 +319,6 @@ def prepare_task(task: ComputeTask, inputs_dir: Path, root: str, held: contextli
         "--log-level",
         "warning",
     ]
-
-
-def _input_assets(task: ComputeTask) -> list[tuple[str, object]]:
-    """(identifier, asset) for every input, parents' outputs resolved to the models they made."""
-    keys = [item["asset_key"] for item in task.inputs if item.get("asset_key")]
-    found = {**DataManager.objects.in_bulk(keys), **DataSample.objects.in_bulk(keys), **Model.objects.in_bulk(keys)}
-    produced = {}
-    for model in Model.objects.filter(compute_task__in=task.parent_task_keys).order_by("creation_date", "key"):
-        produced.setdefault((model.compute_task_id, model.compute_task_output_identifier), []).append(model)
-    assets = []
-    for item in task.inputs:
-        if item.get("asset_key"):
-            if item["asset_key"] not in found:
-                raise TemporaryError(f"input {item['asset_key']} is not in the mirror yet")
-            assets.append((item["identifier"], found[item["asset_key"]]))
-        else:
-            parent = item["parent_task_output"]
-            models = produced.get((parent["parent_task_key"], parent["output_identifier"]))
-            if not models:
-                raise TemporaryError(f"the output {parent} is not in the mirror yet")
-            assets += [(item["identifier"], model) for model in models]
-    return assets
 
 
 def _cached(asset, held: contextlib.ExitStack) -> tuple[str, Path]:
@@ -466,7 +452,7 @@ def report_failure(channel: str, key: str, asset_kind: str, error_type: str, log
     function's tasks) fail with their plan. Reported once: a second report is the same."""
     if FailureReport.objects.filter(asset_key=key, logs_file__gt="").exists():
         return
-    stored = store_upload(_BytesFile(logs.encode()), "logs", max_bytes=2**62)
+    stored = store_upload(ContentFile(logs.encode(), name="logs.txt"), "logs", max_bytes=2**62)
     route = f"/task/{key}/logs/" if asset_kind == "ASSET_COMPUTE_TASK" else f"/function/{key}/"
     address = {"checksum": stored.checksum, "storage_address": _url(route)}
     client = orchestrator_for(channel)
@@ -480,24 +466,6 @@ def report_failure(channel: str, key: str, asset_kind: str, error_type: str, log
     with transaction.atomic():
         save_snapshots(channel, "ASSET_FAILURE_REPORT", [snapshot_of(answer)])
         FailureReport.objects.filter(asset_key=key).update(logs_file=stored.name)
-
-
-class _BytesFile:
-    def __init__(self, data: bytes):
-        import io
-
-        self._io = io.BytesIO(data)
-        self.size = len(data)
-        self.name = "logs.txt"
-
-    def read(self, *args):
-        return self._io.read(*args)
-
-    def seek(self, *args):
-        return self._io.seek(*args)
-
-    def tell(self):
-        return self._io.tell()
 
 
 # Leases

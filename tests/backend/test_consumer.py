@@ -300,7 +300,7 @@ def test_tasks_to_do_for_this_organization_are_handed_over_after_commit(world, m
     drain()
     handed = []
 
-    def record(channel, key):
+    def record(channel, key, **options):
         committed = ComputeTask.objects.filter(key=key, status="STATUS_WAITING_FOR_EXECUTOR_SLOT").count()
         handed.append((channel, [key], connection.in_atomic_block, committed))
 
