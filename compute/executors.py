@@ -22,11 +22,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from filelock import FileLock
 
 logger = logging.getLogger(__name__)
 
@@ -270,13 +273,18 @@ class DockerExecutor:
         return f"substra-function:{checksum}"
 
     def prepare_image(self, checksum: str, unpack: Callable[[Path], None]) -> Image:
-        """The image of a function archive, built once (callers hold the build lock): an image
-        with this tag is one built from this very archive."""
+        """The image of a function archive, built once however many threads and processes ask
+        at the same time (a file lock per checksum): an image with this tag is one built from
+        this very archive."""
         name = self.image_name(checksum)
+        locks = Path(self.build_dir or tempfile.gettempdir()) / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
         try:
-            image = self.client.images.get(name)
-        except self._docker.errors.ImageNotFound:
-            image = self._build(name, unpack)
+            with FileLock(locks / f"image-{checksum}.lock"):
+                try:
+                    image = self.client.images.get(name)
+                except self._docker.errors.ImageNotFound:
+                    image = self._build(name, unpack)
         except self._docker.errors.DockerException as error:
             raise ExecutorUnavailable(f"Docker failed: {error}") from error
         config = image.attrs.get("Config") or {}
@@ -286,8 +294,6 @@ class DockerExecutor:
         return Image(checksum, name, list(entrypoint), config.get("WorkingDir") or "", config.get("User") or "")
 
     def _build(self, name: str, unpack: Callable[[Path], None]):
-        import tempfile
-
         with tempfile.TemporaryDirectory(dir=self.build_dir) as folder:
             unpack(Path(folder))
             if not (Path(folder) / "Dockerfile").exists():

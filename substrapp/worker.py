@@ -34,7 +34,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connections, transaction
 from django.utils import timezone
-from filelock import FileLock
 
 import orchestrator_client
 from compute.cache import AssetCache, ChecksumMismatch, link_tree, sha256_of
@@ -168,18 +167,16 @@ def ensure_image(function: Function):
     """The function's image on this worker, built from its archive once: the archive is what
     the ledger's checksum vouches for (an image exported by the owner would not be)."""
     checksum = function.archive_checksum
-    locks = settings.COMPUTE_DIR / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with FileLock(locks / f"image-{checksum}.lock"):
-        with cache().use(checksum, functools.partial(_fetch_archive, function)) as archive:
+    with cache().use(checksum, functools.partial(_fetch_archive, function)) as archive:
 
-            def unpack(folder: Path) -> None:
-                try:
-                    safe_extract(archive, folder)
-                except ArchiveError as error:
-                    raise BuildFailed(f"The function's archive cannot be unpacked: {error}", "") from None
+        def unpack(folder: Path) -> None:
+            try:
+                safe_extract(archive, folder)
+            except ArchiveError as error:
+                raise BuildFailed(f"The function's archive cannot be unpacked: {error}", "") from None
 
-            return executor().prepare_image(checksum, unpack)
+        # The executor builds once per checksum, whoever asks at the same time.
+        return executor().prepare_image(checksum, unpack)
 
 
 def _fetch_archive(function: Function, path: Path) -> None:

@@ -4,6 +4,7 @@ isolated container per (plan, image) on the local Docker engine, each task an ex
 The Docker tests build small images on the local python:3.11-slim (scripts/ensure-docker) and
 open no network connection; their containers carry an organization label of this run only."""
 
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -415,3 +416,20 @@ def test_docker_dockerfile_whose_run_fails_is_a_build_failure_with_its_log(
     assert f"building-{run_id}" in failure.value.log
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(docker_world["images"][-1])
+
+
+@pytest.mark.docker
+def test_docker_builds_an_image_once_when_several_ask_for_it_at_the_same_time(docker_client, docker_world, tmp_path):
+    checksum, unpacked = new_checksum(), []
+    docker_world["images"].append(DockerExecutor.image_name(checksum))
+    # Two executors, as two worker processes would have, sharing the build folder.
+    executors = [DockerExecutor(docker_world["orgs"][0], client=docker_client, build_dir=tmp_path) for _ in range(2)]
+
+    def ask(index: int):
+        return executors[index % 2].prepare_image(checksum, archive(DOCKERFILE, unpacked))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        images = list(pool.map(ask, range(4)))
+
+    assert len(unpacked) == 1
+    assert {image.name for image in images} == {DockerExecutor.image_name(checksum)}
