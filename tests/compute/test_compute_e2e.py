@@ -3,6 +3,8 @@ S3 storage (SeaweedFS), a real orchestrator over mTLS and the Docker engine, dri
 substra 1.0 SDK. MyOrg1MSP aggregates and submits; MyOrg2MSP and MyOrg3MSP hold the data."""
 
 import json
+import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -16,6 +18,7 @@ from substra.sdk.schemas import (
     ComputePlanSpec,
     ComputePlanTaskSpec,
     ComputeTaskOutputSpec,
+    DataSampleSpec,
     FunctionInputSpec,
     FunctionOutputSpec,
     FunctionSpec,
@@ -44,10 +47,20 @@ def docker_engine():
 @pytest.fixture(scope="module")
 def network(tmp_path_factory, docker_engine):
     state_dir = tmp_path_factory.mktemp("compute-devnet")
-    started = devnet.up(state_dir, orgs=3, services=True, executor="docker", timeout=240)
+    server_data = state_dir / "server-data"  # where samples may be registered in place
+    server_data.mkdir()
+    os.environ["BACKEND_SERVER_DATA_ROOTS"] = str(server_data)
+    try:
+        started = devnet.up(state_dir, orgs=3, services=True, executor="docker", timeout=240)
+    finally:
+        del os.environ["BACKEND_SERVER_DATA_ROOTS"]
     instance = json.loads((state_dir / "processes.json").read_text())["instance"]
     try:
-        yield {"state_dir": state_dir, "orgs": {org["org_id"]: org for org in started["orgs"]}}
+        yield {
+            "state_dir": state_dir,
+            "server_data": server_data,
+            "orgs": {org["org_id"]: org for org in started["orgs"]},
+        }
     finally:
         devnet.down(state_dir)
     # Stopping the network removes its task containers, whether their plans' end ran or not.
@@ -93,8 +106,9 @@ def readable_by(*orgs: str) -> Permissions:
     return Permissions(public=False, authorized_ids=list(orgs))
 
 
-def one_task_plan(client, assets, function_key: str, data_org: str = ORG2) -> tuple[str, str]:
-    """A plan of one task of `function_key` on `data_org`'s train sample: (plan key, task key)."""
+def one_task_plan(client, assets, function_key: str, data_org: str = ORG2, sample: str = "") -> tuple[str, str]:
+    """A plan of one task of `function_key` on `data_org`'s train sample (or `sample`): (plan
+    key, task key)."""
     task_key = str(uuid.uuid4())
     task = ComputePlanTaskSpec(
         task_id=task_key,
@@ -102,7 +116,7 @@ def one_task_plan(client, assets, function_key: str, data_org: str = ORG2) -> tu
         worker=data_org,
         inputs=[
             InputRef(identifier="opener", asset_key=assets.datasets[data_org]),
-            InputRef(identifier="datasamples", asset_key=assets.train_samples[data_org]),
+            InputRef(identifier="datasamples", asset_key=sample or assets.train_samples[data_org]),
         ],
         outputs={"model": ComputeTaskOutputSpec(permissions=readable_by(ORG1, data_org))},
     )
@@ -284,3 +298,20 @@ def test_a_plans_tasks_stay_with_the_worker_that_holds_its_container(network, cl
     assert len(holders) == 6  # a train and an evaluate per round
     # The first train went to whichever worker was free; every later task of the plan followed it.
     assert len({ran_on for (ran_on,) in holders}) == 1
+
+
+def test_a_sample_registered_by_server_path_is_read_in_place_by_its_task(network, clients, assets, files, tmp_path):
+    folder = network["server_data"] / "train-copy"
+    shutil.copytree(files.train_samples[0], folder)
+    sample = clients[ORG2].add_data_sample(
+        DataSampleSpec(path=folder, data_manager_keys=[assets.datasets[ORG2]]), local=False
+    )
+    function_key = add_function(clients[ORG1], tmp_path, "reads-in-place", functions.PROBE)
+
+    _, task_key = one_task_plan(clients[ORG1], assets, function_key, sample=sample)
+    task = clients[ORG1].wait_task(task_key, timeout=300, polling_period=1)
+
+    assert str(task.status.value) == "STATUS_DONE"
+    seen = json.loads(Path(clients[ORG2].download_model_from_task(task_key, "model", tmp_path)).read_text())
+    assert not seen["can_write_sample"]  # a copy in the cache, read-only, never the original
+    assert (folder / "x.npy").exists() and os.access(folder / "x.npy", os.W_OK)
