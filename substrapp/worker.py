@@ -67,7 +67,6 @@ from substrapp.storage import discard, open_stored, store_upload
 
 logger = logging.getLogger(__name__)
 
-TERMINAL = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
 STOP_CHECK_SECONDS = 1.0
 
 
