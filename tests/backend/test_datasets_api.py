@@ -184,7 +184,7 @@ def test_lists_are_filtered_and_ordered_as_the_sdk_asks(api):
     assert keys("match=PARIS") == [second]
     assert keys(f"permissions={ORG2}") == [second]
     assert keys(f"owner={ORG2}") == []
-    assert api.get("/data_manager/?ordering=name").status_code == 400
+    assert api.get("/data_manager/?ordering=opener_checksum").status_code == 400
 
 
 def test_another_channel_does_not_see_the_dataset(api, backend):

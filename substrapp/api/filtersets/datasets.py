@@ -1,6 +1,6 @@
 import django_filters
 
-from substrapp.api.filtersets.common import AssetFilterSet, ListFilter, input_asset_keys, split
+from substrapp.api.filtersets.common import AssetFilterSet, ListFilter, input_asset_keys, sorting, split
 from substrapp.models import ComputeTask, DataManager, DataSample
 
 
@@ -28,14 +28,14 @@ class DataManagerFilterSet(UsedByTasksFilterSet):
 
 
 class DataSampleFilterSet(UsedByTasksFilterSet):
+    match_fields = ("key",)  # samples have no name
+
     dataset_key = ListFilter(field_name="data_managers__key", distinct=True)
+    ordering = sorting("creation_date", "owner")
 
     class Meta:
         model = DataSample
         fields = []
-
-    def filter_match(self, queryset, name, value):
-        return queryset.filter(key__icontains=value)
 
     def filter_permissions(self, queryset, name, value):
         return queryset  # samples carry no permissions; the SDK does not send this one for them

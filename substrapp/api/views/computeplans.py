@@ -1,11 +1,10 @@
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from substrapp import computation
-from substrapp.api import listfilters
+from substrapp.api.filtersets.computeplans import ComputePlanFilterSet
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.computeplans import (
     ComputePlanSerializer,
@@ -13,31 +12,7 @@ from substrapp.api.serializers.computeplans import (
     PerformancesSerializer,
     RenameSerializer,
 )
-from substrapp.models import ComputePlan, ComputeTask, channel_of
-
-PLAN_STATUSES = [
-    "PLAN_STATUS_UNKNOWN",
-    "PLAN_STATUS_CREATED",
-    "PLAN_STATUS_DOING",
-    "PLAN_STATUS_DONE",
-    "PLAN_STATUS_FAILED",
-    "PLAN_STATUS_CANCELED",
-]
-
-
-def _plans_with_tasks(condition):
-    def relate(queryset, values):
-        return queryset.filter(key__in=ComputeTask.objects.filter(condition(values)).values("compute_plan"))
-
-    return relate
-
-
-def _using_assets(values):
-    # Tasks that take one of these datasets or samples as an input (jsonb containment).
-    condition = Q()
-    for key in values:
-        condition |= Q(inputs__contains=[{"asset_key": key}])
-    return condition
+from substrapp.models import ComputePlan, channel_of
 
 
 class ComputePlanViewSet(
@@ -52,21 +27,7 @@ class ComputePlanViewSet(
     queryset = ComputePlan.objects.all()
     serializer_class = ComputePlanSerializer
     lookup_field = "key"
-    filter_backends = [
-        listfilters.ListFilterBackend,
-        listfilters.MetadataFilterBackend,
-        listfilters.MatchFilterBackend,
-        listfilters.OrderingBackend,
-    ]
-    list_filters = {"key": "key", "owner": "owner", "status": "status"}
-    choice_filters = {"status": PLAN_STATUSES}
-    relation_filters = {
-        "worker": _plans_with_tasks(lambda values: Q(worker__in=values)),
-        "function_key": _plans_with_tasks(lambda values: Q(function__in=values)),
-        "dataset_key": _plans_with_tasks(_using_assets),
-        "data_sample_key": _plans_with_tasks(_using_assets),
-    }
-    ordering_fields = ("creation_date", "start_date", "end_date")
+    filterset_class = ComputePlanFilterSet
 
     @extend_schema(request=NewComputePlanSerializer, responses={201: ComputePlanSerializer})
     def create(self, request):

@@ -7,12 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from substrapp import computation
-from substrapp.api import listfilters
+from substrapp.api.filtersets.computetasks import TaskFilterSet
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.computetasks import BulkCreateSerializer, TaskAssetSerializer, TaskSerializer
 from substrapp.api.views.datasets import FILE_ROUTE, peer_asset
 from substrapp.assetfiles import check_peer_in_channel, fetch_from_owner
-from substrapp.models import ComputeTask, TaskStatus, channel_of
+from substrapp.models import ComputeTask, channel_of
 from substrapp.storage import open_stored
 
 TEXT = "text/plain; charset=utf-8"
@@ -24,19 +24,7 @@ class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
     queryset = ComputeTask.objects.select_related("function", "execution")
     serializer_class = TaskSerializer
     lookup_field = "key"
-    filter_backends = [listfilters.ListFilterBackend, listfilters.MetadataFilterBackend, listfilters.OrderingBackend]
-    list_filters = {
-        "key": "key",
-        "owner": "owner",
-        "worker": "worker",
-        "rank": "rank",
-        "status": "status",
-        "compute_plan_key": "compute_plan",
-        "function_key": "function",
-    }
-    choice_filters = {"status": TaskStatus.values}
-    int_filters = ("rank",)
-    ordering_fields = ("creation_date", "start_date", "end_date")
+    filterset_class = TaskFilterSet
 
     @extend_schema(request=BulkCreateSerializer, responses=TaskSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="bulk_create", filter_backends=[])

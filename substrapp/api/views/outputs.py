@@ -6,7 +6,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 
 from substrapp import computation
-from substrapp.api import listfilters
+from substrapp.api.filtersets.outputs import ModelFilterSet
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.outputs import OutModelSerializer
 from substrapp.api.views.datasets import FILE_ROUTE, peer_asset
@@ -21,9 +21,7 @@ class ModelViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retriev
     queryset = Model.objects.all()
     serializer_class = OutModelSerializer
     lookup_field = "key"
-    filter_backends = [listfilters.ListFilterBackend, listfilters.PermissionsFilterBackend, listfilters.OrderingBackend]
-    list_filters = {"key": "key", "compute_task_key": "compute_task", "owner": "owner"}
-    ordering_fields = ("creation_date",)
+    filterset_class = ModelFilterSet
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], **FILE_ROUTE)

@@ -1,0 +1,41 @@
+import django_filters
+
+from substrapp.api.filtersets.common import (
+    ChoiceListFilter,
+    IntegerListFilter,
+    ListFilter,
+    ListFilterSet,
+    MetadataFilter,
+    sorting,
+)
+from substrapp.models import ComputeTask, TaskStatus
+
+
+class TaskFilterSet(ListFilterSet):
+    match_fields = ("key", "function__name")
+
+    worker = ListFilter(field_name="worker")
+    rank = IntegerListFilter(field_name="rank")
+    status = ChoiceListFilter(field_name="status", choices=TaskStatus.values)
+    compute_plan_key = ListFilter(field_name="compute_plan_id")
+    function_key = ListFilter(field_name="function_id")
+    metadata = MetadataFilter()
+    creation_date = django_filters.IsoDateTimeFromToRangeFilter()
+    start_date = django_filters.IsoDateTimeFromToRangeFilter()
+    end_date = django_filters.IsoDateTimeFromToRangeFilter()
+    ordering = sorting(
+        "creation_date",
+        "start_date",
+        "end_date",
+        "status",
+        "rank",
+        "owner",
+        "worker",
+        "function__name",
+        compute_plan_key="compute_plan_id",
+        duration="run_time",
+    )
+
+    class Meta:
+        model = ComputeTask
+        fields = []
