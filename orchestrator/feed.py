@@ -8,14 +8,21 @@ feed's memory (a replay from an old position) reads the table until it catches u
 
 Each event is kept twice: as a message (for `SubscribeToEvents`, one message per event) and as its
 encoding as an element of `EventBatch.events` (for `SubscribeToEventBatches`), so that a batch for
-any number of streams is a concatenation of bytes."""
+any number of streams is a concatenation of bytes.
 
+A feed outlives its database: when a read fails (PostgreSQL restarted, a failover), the feed logs
+it, drops the connection and reads again with a growing delay. It reads from the table, not from
+notifications, so the events committed while it was away (whose NOTIFYs were lost) reach its
+streams as soon as the database answers again."""
+
+import contextlib
+import logging
 import threading
 import time
 from collections import deque
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from orchestrator.events import events_after
 from orchestrator.models import ChannelHead
@@ -25,6 +32,9 @@ from orchestrator_client.pb import assets_pb2 as pb
 CAPACITY = 20_000
 READ_BATCH = 1_000
 EVENTS_FIELD_TAG = b"\x0a"  # EventBatch.events: field 1, length-delimited
+FIRST_RETRY_S, MAX_RETRY_S = 0.2, 5.0
+
+log = logging.getLogger(__name__)
 
 
 def batch_element(event: pb.Event) -> bytes:
@@ -79,7 +89,9 @@ class ChannelFeed:
 
     def _start(self, position: int, timeout: float) -> int | None:
         """Index of the first event after `position` (called with the condition held)."""
-        self._condition.wait_for(lambda: self._head is not None)
+        # Until the feed's first read (the database may be away), streams read the table.
+        if not self._condition.wait_for(lambda: self._head is not None, timeout=timeout):
+            return None
         if position >= self._head:
             self._condition.wait_for(lambda: self._head > position, timeout=timeout)
         first = self._events[0].position if self._events else self._head + 1
@@ -88,22 +100,37 @@ class ChannelFeed:
         return position - first + 1
 
     def _follow(self) -> None:
-        try:
-            head = ChannelHead.objects.filter(channel=self.channel).values_list("position", flat=True).first()
-            with self._condition:
-                self._head = head or 0
-                self._condition.notify_all()
-            while True:
-                version = notifier.version(self.channel)
+        failures = 0
+        while True:
+            version = notifier.version(self.channel)
+            try:
                 self._read_new()
-                if notifier.wait(self.channel, version, self.poll_interval):
-                    # The commits of a busy channel that land meanwhile are read, and sent to
-                    # every stream, together (see settings.EVENT_LINGER_S).
-                    time.sleep(settings.EVENT_LINGER_S)
-        finally:
+                failures = 0
+            except DatabaseError as error:
+                failures += 1
+                self._wait_for_database(error, failures)
+                continue
+            if notifier.wait(self.channel, version, self.poll_interval):
+                # The commits of a busy channel that land meanwhile are read, and sent to
+                # every stream, together (see settings.EVENT_LINGER_S).
+                time.sleep(settings.EVENT_LINGER_S)
+
+    def _wait_for_database(self, error: DatabaseError, failures: int) -> None:
+        delay = min(FIRST_RETRY_S * 2 ** (failures - 1), MAX_RETRY_S)
+        log.warning("feed of channel %s: cannot read the events (%s); again in %.1f s", self.channel, error, delay)
+        with contextlib.suppress(DatabaseError):
             connection.close()
+        time.sleep(delay)
+
+    def _read_head(self) -> None:
+        head = ChannelHead.objects.filter(channel=self.channel).values_list("position", flat=True).first()
+        with self._condition:
+            self._head = head or 0
+            self._condition.notify_all()
 
     def _read_new(self) -> None:
+        if self._head is None:
+            self._read_head()
         while True:
             rows = events_after(self.channel, self._head, READ_BATCH)
             if not rows:

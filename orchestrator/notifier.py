@@ -26,6 +26,13 @@ class Notifier:
             self._versions[channel] += 1
             self._condition.notify_all()
 
+    def wake_all(self) -> None:
+        """Wakes every channel's streams: notifications may have been lost."""
+        with self._condition:
+            for channel in self._versions:
+                self._versions[channel] += 1
+            self._condition.notify_all()
+
     def wait(self, channel: str, seen_version: int, timeout: float) -> bool:
         """Returns True when the channel moved past `seen_version`, False after `timeout` seconds."""
         with self._condition:
@@ -36,7 +43,9 @@ notifier = Notifier()
 
 
 def listen_postgres(connection_params: dict, stop: threading.Event) -> None:
-    """Turns PostgreSQL notifications into wake-ups; reconnects with backoff until `stop`."""
+    """Turns PostgreSQL notifications into wake-ups; reconnects with backoff until `stop`. The
+    NOTIFYs sent while it was away are lost: once listening again it wakes every channel, whose
+    feeds then read what was committed meanwhile from the table."""
     import psycopg
 
     from orchestrator.events import NOTIFY_CHANNEL
@@ -44,8 +53,11 @@ def listen_postgres(connection_params: dict, stop: threading.Event) -> None:
     delay = 0.1
     while not stop.is_set():
         try:
-            with psycopg.connect(**connection_params, autocommit=True) as conn:
+            with psycopg.connect(**{"connect_timeout": 5, **connection_params}, autocommit=True) as conn:
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                if delay > 0.1:
+                    log.info("event listener listening again")
+                notifier.wake_all()
                 delay = 0.1
                 while not stop.is_set():
                     for notification in conn.notifies(timeout=1.0):

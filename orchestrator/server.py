@@ -1,6 +1,7 @@
 """The gRPC service: thin servicers that authenticate the caller, call the ledger, and turn its
 answers into messages and its errors into gRPC statuses with an `error-code`."""
 
+import contextlib
 import functools
 import gc
 import logging
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import grpc
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
@@ -38,9 +39,28 @@ def enum_name(message, field: str) -> str:
     return message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number[getattr(message, field)].name
 
 
+# A lost or refused database connection (a restart, a failover, connections exhausted) is
+# temporary: the call is answered UNAVAILABLE, which clients retry, never INTERNAL, which they do
+# not (docs/orchestrator.md, "Riding out a database restart").
+UNAVAILABLE_CODE = "DATABASE_UNAVAILABLE"
+TEMPORARY_DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
 def abort(context, error: OrchestratorError):
     context.set_trailing_metadata((("error-code", error.code),))
     context.abort(error.status, error.message)
+
+
+def abort_unavailable(context, what: str, error: DatabaseError):
+    log.warning("%s: the database is unavailable (%s)", what, error)
+    context.set_trailing_metadata((("error-code", UNAVAILABLE_CODE),))
+    context.abort(grpc.StatusCode.UNAVAILABLE, f"{what}: the ledger's database is unavailable, retry later")
+
+
+def drop_broken_connection() -> None:
+    """Closes this thread's connection if it broke, so that the next call opens a new one."""
+    with contextlib.suppress(DatabaseError):
+        connection.close_if_unusable_or_obsolete()
 
 
 class Servicer:
@@ -60,6 +80,9 @@ def unary(message_type):
                 return message_type(**method(self, caller, request))
             except OrchestratorError as error:
                 abort(context, error)
+            except TEMPORARY_DATABASE_ERRORS as error:
+                drop_broken_connection()
+                abort_unavailable(context, method.__name__, error)
             except DatabaseError:
                 log.exception("%s failed", method.__name__)
                 abort(context, OrchestratorError("INTERNAL", f"{method.__name__} failed, nothing was written"))
@@ -218,9 +241,13 @@ class EventService(Servicer, rpc.EventServiceServicer):
             abort(context, OrchestratorError("TOO_MANY_STREAMS", f"at most {self.max_streams} streams per replica"))
         try:
             yield from stream(caller, request.after_position, context)
+        except TEMPORARY_DATABASE_ERRORS as error:
+            # The subscriber opens its stream again from its last position (the consumer does).
+            abort_unavailable(context, "event stream", error)
         finally:
             self.streams.release()
-            connection.close()
+            with contextlib.suppress(DatabaseError):
+                connection.close()
 
     def _stream(self, caller, position: int, context):
         feed = self.feeds.of(caller.channel)

@@ -26,10 +26,14 @@ DATABASES = {
     "default": env.db_url("ORCHESTRATOR_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'orchestrator.sqlite3'}")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = None
+# Each call checks its thread's kept connection before using it (one round trip): after a
+# PostgreSQL restart every kept connection is dead, and a call must not be the one to find out.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the statement: psycopg then neither quotes each value into the
     # SQL text (slow for the arrays of bulk inserts) nor re-parses statements it has prepared.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+    # A database that does not answer fails a call in seconds (UNAVAILABLE), not after minutes.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "connect_timeout": 5}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue on SQLite's single lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}

@@ -4,9 +4,11 @@
     client.register_compute_plan(key=..., name="FedAvg")
 
 Every call is authenticated by the client certificate (mutual TLS). Calls that fail with
-UNAVAILABLE are retried with exponential backoff; other errors become the exceptions of
-`orchestrator_client.errors`. Answers are the protobuf messages of `orchestrator_client.pb`."""
+UNAVAILABLE (the orchestrator restarting, or its database) are retried with exponential backoff
+for up to `retry_seconds`; other errors become the exceptions of `orchestrator_client.errors`.
+Answers are the protobuf messages of `orchestrator_client.pb`."""
 
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -19,6 +21,7 @@ from orchestrator_client.pb import service_pb2 as api
 from orchestrator_client.pb import service_pb2_grpc as rpc
 
 MESSAGE_LIMIT = 256 * 1024 * 1024
+FIRST_RETRY_S, MAX_RETRY_S = 0.1, 5.0
 
 
 class OrchestratorClient:
@@ -32,7 +35,8 @@ class OrchestratorClient:
         key: bytes,
         server_name: str = "",
         timeout: float = 60.0,
-        retries: int = 5,
+        retries: int | None = None,
+        retry_seconds: float = 30.0,
     ):
         credentials = grpc.ssl_channel_credentials(root_certificates=ca_cert, private_key=key, certificate_chain=cert)
         options = [
@@ -45,7 +49,10 @@ class OrchestratorClient:
         self._metadata = (("channel", channel),)
         self.channel = channel
         self.timeout = timeout
+        # UNAVAILABLE is retried until `retry_seconds` have passed (and at most `retries` times,
+        # when given): long enough to ride out a restart of the orchestrator or its database.
         self.retries = retries
+        self.retry_seconds = retry_seconds
         self._organizations = rpc.OrganizationServiceStub(self._grpc_channel)
         self._data_managers = rpc.DataManagerServiceStub(self._grpc_channel)
         self._data_samples = rpc.DataSampleServiceStub(self._grpc_channel)
@@ -65,18 +72,24 @@ class OrchestratorClient:
         self.close()
 
     def _call(self, method, request):
-        """Calls a unary method; retries while the orchestrator is unreachable. Every write is
-        idempotent on the server (an identical retry returns the existing asset), so a retry after
-        a lost answer is safe."""
-        delay = 0.1
-        for attempt in range(self.retries + 1):
+        """Calls a unary method; retries while the orchestrator or its database is unavailable.
+        Every write is idempotent on the server (an identical retry returns the existing asset),
+        so a retry after a lost answer is safe."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = FIRST_RETRY_S
+        for attempt in itertools.count():
             try:
                 return method(request, metadata=self._metadata, timeout=self.timeout)
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                if not self._may_retry(error, attempt, deadline - time.monotonic() - delay):
                     raise from_rpc_error(error) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_S)
+
+    def _may_retry(self, error: grpc.RpcError, attempt: int, time_left: float) -> bool:
+        if error.code() != grpc.StatusCode.UNAVAILABLE or time_left < 0:
+            return False
+        return self.retries is None or attempt < self.retries
 
     # Organizations
 
