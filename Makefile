@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test protos demo bench-orchestrator bench-backend images charts-check bench-fedavg clean
+.PHONY: install services lint test test-faults protos demo bench-orchestrator bench-backend images charts-check bench-fedavg clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,12 @@ lint: install
 
 test: install services lint charts-check
 	$(BIN)/python -m pytest
+
+# Kills and restarts processes and services of a live devnet on a running plan (tests/faults/):
+# a few minutes; its PostgreSQL and Redis are private, the machine's are never touched.
+test-faults: install services
+	scripts/ensure-docker
+	$(BIN)/python -m pytest tests/faults -m faults -v -s
 
 protos: install
 	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
