@@ -86,7 +86,8 @@ def check_identifier(value, field: str = "identifier") -> str:
 
 
 def check_organization(value, field: str = "organization") -> str:
-    return check_text(value, field, ORGANIZATION_MAX, required=True)
+    """An organization id; whether it is known is the orchestrator's question."""
+    return check_text(value, field, ORGANIZATION_MAX)
 
 
 def check_checksum(value, field: str = "checksum", required: bool = True) -> str:

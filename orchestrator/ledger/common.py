@@ -1,6 +1,8 @@
 """Helpers shared by the asset families: caller identity, validation, permissions, dates."""
 
+import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -8,14 +10,7 @@ from datetime import UTC, datetime
 from django.utils.dateparse import parse_datetime
 
 from orchestrator.errors import OrchestratorError
-
-NAME_MAX = 100
-TAG_MAX = 100
-TYPE_MAX = 30
-METADATA_MAX_ENTRIES = 100
-METADATA_KEY_MAX = 50
-METADATA_VALUE_MAX = 100
-ADDRESS_MAX = 300
+from orchestrator_client import limits
 
 
 @dataclass(frozen=True)
@@ -48,12 +43,46 @@ def canonical(document) -> str:
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def refusing(check):
+    """`check`, from the one definition (orchestrator_client.limits), raising OrchestratorError."""
+
+    @functools.wraps(check)
+    def checked(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except limits.Refused as refused:
+            raise OrchestratorError(refused.code, refused.message) from None
+
+    return checked
+
+
+# Every text received over gRPC goes through one of these before anything is written: what the
+# ledger accepts, every organization's mirror can store.
+check_text = refusing(limits.check_text)
+check_name = refusing(limits.check_name)
+check_tag = refusing(limits.check_tag)
+check_identifier = refusing(limits.check_identifier)
+check_organization = refusing(limits.check_organization)
+check_address = refusing(limits.check_address)
+check_checksum = refusing(limits.check_checksum)
+check_metadata = refusing(limits.check_metadata)
+
+
 def check_key(key: str, what: str = "key") -> str:
     """A UUID in its canonical hyphenated form (either case), returned in lower case."""
     lowered = key.lower() if isinstance(key, str) else ""
     if not CANONICAL_UUID.fullmatch(lowered):
-        raise OrchestratorError("INVALID_KEY", f"{what} {key!r} is not a UUID in its canonical form")
+        shown = key[:60] if isinstance(key, str) else key
+        raise OrchestratorError("INVALID_KEY", f"{what} {shown!r} is not a UUID in its canonical form")
     return lowered
+
+
+def existing_key(key: str, what: str) -> str:
+    """A key to look up: anything but a stored key's form (lower-case canonical UUID) is not found,
+    without a query (a NUL, which the database would refuse, included)."""
+    if not isinstance(key, str) or not CANONICAL_UUID.fullmatch(key):
+        raise OrchestratorError("NOT_FOUND", f"{what} {str(key)[:60]!r} not found")
+    return key
 
 
 def check_unique(keys, what: str = "key") -> None:
@@ -64,38 +93,26 @@ def check_unique(keys, what: str = "key") -> None:
         seen.add(key)
 
 
-def check_name(name: str, what: str = "name", required: bool = True) -> str:
-    if required and not name:
-        raise OrchestratorError("INVALID_FIELD", f"{what} is required")
-    if len(name) > NAME_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"{what} is longer than {NAME_MAX} characters")
-    return name
-
-
-def check_metadata(metadata) -> dict:
-    metadata = dict(metadata)
-    if len(metadata) > METADATA_MAX_ENTRIES:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"metadata has more than {METADATA_MAX_ENTRIES} entries")
-    for key, value in metadata.items():
-        if not key or len(key) > METADATA_KEY_MAX:
-            raise OrchestratorError("LIMIT_EXCEEDED", f"metadata key {key[:60]!r} is empty or too long")
-        if "__" in key:
-            raise OrchestratorError("INVALID_FIELD", f"metadata key {key!r} must not contain '__'")
-        if len(value) > METADATA_VALUE_MAX:
-            raise OrchestratorError("LIMIT_EXCEEDED", f"metadata value of {key!r} is too long")
-    return metadata
-
-
 def check_addressable(addressable, what: str) -> tuple[str, str]:
-    checksum, address = addressable.checksum, addressable.storage_address
-    if not checksum or len(checksum) > 64 or not address or len(address) > ADDRESS_MAX:
-        raise OrchestratorError("INVALID_FIELD", f"{what} needs a checksum and a storage address")
+    checksum = check_checksum(addressable.checksum, f"{what} checksum")
+    address = check_address(addressable.storage_address, f"{what} storage address")
     return checksum, address
+
+
+def check_organizations(org_ids, what: str) -> list[str]:
+    return [check_organization(org_id, what) for org_id in org_ids]
+
+
+def check_finite(value: float, what: str) -> float:
+    """A number the snapshots can carry: JSON (and jsonb) has no NaN or infinity."""
+    if not math.isfinite(value):
+        raise OrchestratorError(limits.INVALID_JSON, f"{what} is not a finite number")
+    return value
 
 
 def new_permission(permission, owner: str, known_orgs: set[str]) -> dict:
     """The stored form of a requested permission: the owner is always authorized."""
-    authorized = set(permission.authorized_ids)
+    authorized = set(check_organizations(permission.authorized_ids, "an authorized id"))
     unknown = authorized - known_orgs
     if unknown:
         raise OrchestratorError(

@@ -2,20 +2,27 @@ from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
 from orchestrator.ledger import cascades
-from orchestrator.ledger.common import TAG_MAX, Caller, canonical, check_key, check_metadata, check_name, now
+from orchestrator.ledger.common import (
+    Caller,
+    canonical,
+    check_key,
+    check_metadata,
+    check_name,
+    check_tag,
+    existing_key,
+    now,
+)
 from orchestrator.models import ComputePlan
 
 
 @retry_on_conflict
 def register_compute_plan(caller: Caller, new) -> dict:
     key = check_key(new.key)
-    if len(new.tag) > TAG_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"tag is longer than {TAG_MAX} characters")
     spec = {
         "channel": caller.channel,
         "owner": caller.org,
         "name": check_name(new.name),
-        "tag": new.tag,
+        "tag": check_tag(new.tag),
         "metadata": canonical(check_metadata(new.metadata)),
     }
     with recording(caller.channel) as events:
@@ -36,9 +43,10 @@ def get_compute_plan(caller: Caller, key: str) -> dict:
 
 @retry_on_conflict
 def rename_compute_plan(caller: Caller, key: str, name: str) -> dict:
+    name = check_name(name)
     with recording(caller.channel) as events:
-        _owned_plan(caller, key)
-        ComputePlan.objects.filter(key=key).update(name=check_name(name))
+        key = _owned_plan(caller, key)["key"]
+        ComputePlan.objects.filter(key=key).update(name=name)
         snapshot = snapshots.compute_plan(cascades.plan_row(key))
         events.updated("ASSET_COMPUTE_PLAN", key, snapshot)
         return snapshot
@@ -58,6 +66,7 @@ def cancel_compute_plan(caller: Caller, key: str) -> dict:
 
 
 def _plan_row(caller: Caller, key: str) -> dict:
+    key = existing_key(key, "compute plan")
     row = ComputePlan.objects.filter(key=key, channel=caller.channel).values(*cascades.PLAN_COLUMNS).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"compute plan {key} not found")

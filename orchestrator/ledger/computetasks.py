@@ -10,13 +10,19 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.events import EventLog, recording, retry_on_conflict
 from orchestrator.ledger import cascades, fast
 from orchestrator.ledger.common import (
-    TAG_MAX,
     Caller,
     can_process,
     canonical,
+    check_addressable,
+    check_finite,
+    check_identifier,
     check_key,
     check_metadata,
+    check_organization,
+    check_organizations,
+    check_tag,
     check_unique,
+    existing_key,
     new_permission,
     now,
 )
@@ -82,6 +88,7 @@ def register_tasks(caller: Caller, new_tasks) -> list[dict]:
 
 
 def get_task(caller: Caller, key: str) -> dict:
+    key = existing_key(key, "task")
     row = ComputeTask.objects.filter(key=key, channel=caller.channel).values(*snapshots.TASK_COLUMNS).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"task {key} not found")
@@ -94,6 +101,8 @@ def apply_task_action(caller: Caller, key: str, action: str, models=(), performa
     transaction as the Done: a task completes in one atomic write."""
     if (models or performances) and action != "TASK_ACTION_DONE":
         raise OrchestratorError("INVALID_FIELD", "outputs come with TASK_ACTION_DONE only")
+    key = existing_key(key, "task")
+    check_sent_outputs(models, performances)
     if fast.available():  # one statement for the common case; None: the general path decides
         snapshot = None
         if action == "TASK_ACTION_EXECUTING":
@@ -199,6 +208,7 @@ def _refuse(caller: Caller, key: str, verb: str, allowed_org) -> None:
 
 def task_row(caller: Caller, key: str, with_function_outputs: bool = False) -> dict:
     """The task's columns (and its function's declared outputs): raw SQL on this hot path."""
+    key = existing_key(key, "task")
     join = f" JOIN {Function._meta.db_table} f ON f.key = t.function_id" if with_function_outputs else ""
     extra = ", f.outputs AS function_outputs" if with_function_outputs else ""
     columns = ", ".join(f"t.{column}" for column in snapshots.TASK_COLUMNS)
@@ -226,16 +236,18 @@ def _check_outputs_registered(key: str, declared_outputs: dict) -> None:
 
 def _parse(caller: Caller, new) -> TaskSpec:
     key = check_key(new.key, "task key")
-    if len(new.tag) > TAG_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"tag of task {key} is longer than {TAG_MAX} characters")
+    check_tag(new.tag, f"tag of task {key}")
     inputs = []
     parent_keys = []
     for task_input in new.inputs:
+        check_identifier(task_input.identifier, f"an input identifier of task {key}")
         if task_input.WhichOneof("ref") == "asset_key":
             ref = {"identifier": task_input.identifier, "asset_key": check_key(task_input.asset_key, "asset key")}
         elif task_input.WhichOneof("ref") == "parent_task_output":
             parent = check_key(task_input.parent_task_output.parent_task_key, "parent task key")
-            output = task_input.parent_task_output.output_identifier
+            output = check_identifier(
+                task_input.parent_task_output.output_identifier, f"a parent output identifier of task {key}"
+            )
             ref = {
                 "identifier": task_input.identifier,
                 "parent_task_output": {"parent_task_key": parent, "output_identifier": output},
@@ -246,10 +258,10 @@ def _parse(caller: Caller, new) -> TaskSpec:
             raise OrchestratorError("INVALID_FIELD", f"input {task_input.identifier!r} of task {key} has no value")
         inputs.append(ref)
     outputs = {
-        identifier: {
+        check_identifier(identifier, f"an output identifier of task {key}"): {
             "permissions": {
                 "public": output.permissions.process.public,
-                "authorized_ids": sorted(output.permissions.process.authorized_ids),
+                "authorized_ids": sorted(check_organizations(output.permissions.process.authorized_ids, "an org")),
             },
             "transient": output.transient,
         }
@@ -259,7 +271,7 @@ def _parse(caller: Caller, new) -> TaskSpec:
         key=key,
         function_key=check_key(new.function_key, "function key"),
         plan_key=check_key(new.compute_plan_key, "compute plan key"),
-        worker=new.worker,
+        worker=check_organization(new.worker, f"worker of task {key}"),
         tag=new.tag,
         metadata=check_metadata(new.metadata),
         inputs=inputs,
@@ -277,6 +289,19 @@ def _parse(caller: Caller, new) -> TaskSpec:
     )
     spec.spec_hash = hashlib.sha256(request.encode()).hexdigest()
     return spec
+
+
+def check_sent_outputs(models=(), performances=()) -> None:
+    """The text and numbers of the models and performances a worker sends, before anything is read
+    or written (the fast path hands them to the database as they are)."""
+    for new in (*models, *performances):
+        check_key(new.compute_task_key, "task key of an output")
+        check_identifier(new.compute_task_output_identifier, "output identifier")
+    for new in models:
+        check_key(new.key, "model key")
+        check_addressable(new.address, "model address")
+    for new in performances:
+        check_finite(new.performance_value, "performance value")
 
 
 def _topological(specs: list[TaskSpec]) -> list[TaskSpec]:

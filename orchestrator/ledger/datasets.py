@@ -4,19 +4,22 @@ from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
 from orchestrator.ledger.common import (
-    TYPE_MAX,
     Caller,
     canonical,
     check_addressable,
+    check_checksum,
     check_key,
     check_metadata,
     check_name,
+    check_text,
     check_unique,
+    existing_key,
     new_permission,
     now,
 )
 from orchestrator.ledger.organizations import known_organizations
 from orchestrator.models import DataManager, DataSample
+from orchestrator_client.limits import TYPE_MAX
 
 DataSampleLink = DataSample.data_managers.through
 
@@ -26,9 +29,7 @@ def register_data_manager(caller: Caller, new) -> dict:
     key = check_key(new.key)
     opener = check_addressable(new.opener, "opener")
     description = check_addressable(new.description, "description")
-    check_name(new.type, "type")
-    if len(new.type) > TYPE_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"type is longer than {TYPE_MAX} characters")
+    check_text(new.type, "type", TYPE_MAX, required=True)
     known = known_organizations(caller.channel)
     row = DataManager(
         key=key,
@@ -85,8 +86,7 @@ def register_data_samples(caller: Caller, new_samples) -> list[dict]:
         created = now()
         result, rows, new_links = [], [], []
         for key, sample in zip(keys, new_samples, strict=True):
-            if not sample.checksum or len(sample.checksum) > 64:
-                raise OrchestratorError("INVALID_FIELD", f"data sample {key} needs a checksum")
+            check_checksum(sample.checksum, f"checksum of data sample {key}")
             manager_keys = _owned_data_managers(caller, sample.data_manager_keys)
             row = DataSample(key=key, channel=caller.channel, owner=caller.org, checksum=sample.checksum,
                              creation_date=created)  # fmt: skip
@@ -140,6 +140,7 @@ def link_data_samples(caller: Caller, data_manager_keys, data_sample_keys) -> li
 
 
 def get_data_sample(caller: Caller, key: str) -> dict:
+    key = existing_key(key, "data sample")
     row = DataSample.objects.filter(key=key, channel=caller.channel).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"data sample {key} not found")
@@ -169,6 +170,7 @@ def _owned_data_managers(caller: Caller, keys) -> list[str]:
 
 
 def _data_manager(caller: Caller, key: str, for_update: bool = False) -> DataManager:
+    key = existing_key(key, "data manager")
     rows = DataManager.objects.filter(key=key, channel=caller.channel)
     row = (rows.select_for_update() if for_update else rows).first()
     if row is None:

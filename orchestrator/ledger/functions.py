@@ -11,15 +11,19 @@ from orchestrator.ledger.common import (
     Caller,
     canonical,
     check_addressable,
+    check_identifier,
     check_key,
     check_metadata,
     check_name,
+    check_text,
+    existing_key,
     new_permission,
     now,
 )
 from orchestrator.ledger.datasets import _existing_or_conflict
 from orchestrator.ledger.organizations import known_organizations
 from orchestrator.models import Function
+from orchestrator_client.limits import IMAGE_MAX
 
 INPUT_KINDS = {"ASSET_DATA_MANAGER", "ASSET_DATA_SAMPLE", "ASSET_MODEL"}
 OUTPUT_KINDS = {"ASSET_MODEL", "ASSET_PERFORMANCE"}
@@ -83,6 +87,7 @@ def apply_function_action(caller: Caller, key: str, action: str, image: str = ""
     """The owner's builder reports the image build; tasks waiting on the function follow it."""
     if action not in FUNCTION_TRANSITIONS:
         raise OrchestratorError("INVALID_FIELD", f"unknown function action {action}")
+    check_text(image, "image", IMAGE_MAX)
     allowed_from, target = FUNCTION_TRANSITIONS[action]
     with recording(caller.channel) as events:
         row = _owned_function(caller, key)
@@ -90,7 +95,7 @@ def apply_function_action(caller: Caller, key: str, action: str, image: str = ""
             raise OrchestratorError("INVALID_TRANSITION", f"function {key} is {row.status}, cannot apply {action}")
         row.status = target
         if target == "FUNCTION_STATUS_READY":
-            row.image = image[:300]
+            row.image = image
         row.save(update_fields=["status", "image"])
         events.updated("ASSET_FUNCTION", key, snapshots.function(row))
         if target == "FUNCTION_STATUS_BUILDING":
@@ -105,10 +110,10 @@ def apply_function_action(caller: Caller, key: str, action: str, image: str = ""
 def _inputs(inputs) -> dict:
     result = {}
     for identifier, spec in inputs.items():
+        check_identifier(identifier, "input identifier")
         kind = _kind_name(spec)
         if kind not in INPUT_KINDS:
             raise OrchestratorError("INVALID_FIELD", f"input {identifier!r} has kind {kind}, not an input kind")
-        check_name(identifier, "input identifier")
         result[identifier] = {"kind": kind, "multiple": spec.multiple, "optional": spec.optional}
     return result
 
@@ -116,12 +121,12 @@ def _inputs(inputs) -> dict:
 def _outputs(outputs) -> dict:
     result = {}
     for identifier, spec in outputs.items():
+        check_identifier(identifier, "output identifier")
         kind = _kind_name(spec)
         if kind not in OUTPUT_KINDS:
             raise OrchestratorError("INVALID_FIELD", f"output {identifier!r} has kind {kind}, not an output kind")
         if kind == "ASSET_PERFORMANCE" and spec.multiple:
             raise OrchestratorError("INVALID_FIELD", f"performance output {identifier!r} cannot be multiple")
-        check_name(identifier, "output identifier")
         result[identifier] = {"kind": kind, "multiple": spec.multiple}
     return result
 
@@ -137,6 +142,7 @@ def _spec_of(row) -> dict:
 
 
 def _function(caller: Caller, key: str, for_update: bool = False) -> Function:
+    key = existing_key(key, "function")
     rows = Function.objects.filter(key=key, channel=caller.channel)
     row = (rows.select_for_update() if for_update else rows).first()
     if row is None:

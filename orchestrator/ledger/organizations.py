@@ -1,15 +1,13 @@
 from orchestrator import snapshots
-from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
-from orchestrator.ledger.common import ADDRESS_MAX, Caller, now
+from orchestrator.ledger.common import Caller, check_address, now
 from orchestrator.models import Organization
 
 
 @retry_on_conflict
 def register_organization(caller: Caller, address: str) -> dict:
     """Registers the calling organization in the channel, or updates its backend address."""
-    if len(address) > ADDRESS_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", f"address is longer than {ADDRESS_MAX} characters")
+    check_address(address, required=False)
     with recording(caller.channel) as events:
         org = Organization.objects.select_for_update().filter(channel=caller.channel, org_id=caller.org).first()
         if org is None:

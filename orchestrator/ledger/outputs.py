@@ -6,7 +6,17 @@ from orchestrator import snapshots
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import recording, retry_on_conflict
 from orchestrator.ledger import cascades, computetasks
-from orchestrator.ledger.common import ADDRESS_MAX, Caller, canonical, check_addressable, check_key, check_unique, now
+from orchestrator.ledger.common import (
+    Caller,
+    canonical,
+    check_address,
+    check_addressable,
+    check_checksum,
+    check_key,
+    check_unique,
+    existing_key,
+    now,
+)
 from orchestrator.models import ComputeTask, FailureReport, Function, Model, Performance
 
 ERROR_TYPES = {"BUILD_ERROR", "EXECUTION_ERROR", "INTERNAL_ERROR"}
@@ -17,6 +27,7 @@ def register_models(caller: Caller, new_models) -> list[dict]:
     """The worker of an executing task registers the models it produced; a retry is harmless."""
     if not new_models:
         raise OrchestratorError("INVALID_FIELD", "no model to register")
+    computetasks.check_sent_outputs(models=new_models)
     with recording(caller.channel) as events:
         return record_models(caller, new_models, events)
 
@@ -60,6 +71,7 @@ def record_models(caller: Caller, new_models, events, read_tasks: dict | None = 
 
 
 def get_model(caller: Caller, key: str) -> dict:
+    key = existing_key(key, "model")
     row = Model.objects.filter(key=key, channel=caller.channel).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"model {key} not found")
@@ -69,6 +81,7 @@ def get_model(caller: Caller, key: str) -> dict:
 @retry_on_conflict
 def disable_model(caller: Caller, key: str) -> dict:
     """A transient model is deleted by its owner once every task that consumes it has ended."""
+    key = existing_key(key, "model")
     with recording(caller.channel) as events:
         row = Model.objects.select_for_update().filter(key=key, channel=caller.channel).first()
         if row is None:
@@ -94,6 +107,7 @@ def disable_model(caller: Caller, key: str) -> dict:
 
 @retry_on_conflict
 def register_performance(caller: Caller, new) -> dict:
+    computetasks.check_sent_outputs(performances=[new])
     with recording(caller.channel) as events:
         return record_performance(caller, new, events)
 
@@ -132,9 +146,8 @@ def register_failure_report(caller: Caller, new, asset_kind: str, error_type: st
     key = check_key(new.asset_key, "asset key")
     if error_type not in ERROR_TYPES:
         raise OrchestratorError("INVALID_FIELD", f"unknown error type {error_type}")
-    logs_checksum, logs_address = new.logs_address.checksum, new.logs_address.storage_address
-    if len(logs_checksum) > 64 or len(logs_address) > ADDRESS_MAX:
-        raise OrchestratorError("LIMIT_EXCEEDED", "the logs checksum or address is too long")
+    logs_checksum = check_checksum(new.logs_address.checksum, "logs checksum", required=False)
+    logs_address = check_address(new.logs_address.storage_address, "logs address", required=False)
     existing = FailureReport.objects.filter(asset_key=key, channel=caller.channel).first()
     if existing is not None:
         same = (existing.asset_kind, existing.error_type, existing.logs_checksum, existing.logs_address, existing.owner)
@@ -164,6 +177,7 @@ def register_failure_report(caller: Caller, new, asset_kind: str, error_type: st
 
 
 def get_failure_report(caller: Caller, key: str) -> dict:
+    key = existing_key(key, "failure report of")
     row = FailureReport.objects.filter(asset_key=key, channel=caller.channel).first()
     if row is None:
         raise OrchestratorError("NOT_FOUND", f"no failure report for {key}")
