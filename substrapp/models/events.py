@@ -12,6 +12,11 @@ class ChannelCursor(models.Model):
     position = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set while the consumer cannot apply the next event (it keeps retrying it and never skips
+    # it): the event's position, the reason, and since when. Cleared by the next applied batch.
+    stalled_position = models.BigIntegerField(null=True, blank=True)
+    stalled_error = models.TextField(blank=True, default="")
+    stalled_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "event cursor"
