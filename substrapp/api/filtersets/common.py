@@ -5,14 +5,13 @@ same, plus date ranges (`<date>_after`, `<date>_before`) and more orderings.
 Every value is checked by its form field, so a bad one (unknown choice, not an integer, bad
 metadata JSON, unknown ordering) is a 400 in the API's one error shape, the same on every list."""
 
-import json
-
 import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import DurationField, ExpressionWrapper, F, Q
 from drf_spectacular.utils import extend_schema_field
 
+from orchestrator_client import limits
 from substrapp.models import ComputeTask
 
 METADATA_TESTS = ("is", "contains", "exists")
@@ -66,7 +65,7 @@ class IntegerListFilter(ListFilter):
     """`rank=0,1`."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, item_field=forms.IntegerField(), **kwargs)
+        super().__init__(*args, item_field=forms.IntegerField(min_value=0, max_value=2**31 - 1), **kwargs)
 
 
 class MetadataField(forms.CharField):
@@ -77,13 +76,9 @@ class MetadataField(forms.CharField):
         if not value:
             return None
         try:
-            # TODO: parse with the one definition's safe JSON loader (bounded depth and size) once
-            # helper A's orchestrator_client/limits.py lands; json.loads until then.
-            items = json.loads(value)
-        except ValueError:
-            raise forms.ValidationError(f"not JSON: {METADATA_SHAPE}", code="invalid") from None
-        except RecursionError:
-            raise forms.ValidationError(f"nested too deep: {METADATA_SHAPE}", code="invalid") from None
+            items = limits.loads(value, field="metadata")
+        except limits.Refused as refused:
+            raise forms.ValidationError(f"{refused.message}: {METADATA_SHAPE}", code=refused.code.lower()) from None
         if not (isinstance(items, list) and all(_is_metadata_test(item) for item in items)):
             raise forms.ValidationError(METADATA_SHAPE, code="invalid")
         return items

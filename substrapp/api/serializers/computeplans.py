@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from substrapp.api.fields import IsoDateTimeField
@@ -21,8 +22,8 @@ class ComputePlanListSerializer(serializers.ListSerializer):
 
 class ComputePlanSerializer(serializers.ModelSerializer):
     creation_date = IsoDateTimeField()
-    start_date = IsoDateTimeField()
-    end_date = IsoDateTimeField()
+    start_date = IsoDateTimeField(allow_null=True)
+    end_date = IsoDateTimeField(allow_null=True)
     estimated_end_date = serializers.SerializerMethodField()
     duration = serializers.SerializerMethodField()
     task_count = serializers.SerializerMethodField()
@@ -60,6 +61,7 @@ class ComputePlanSerializer(serializers.ModelSerializer):
             counts = self.context["counts"] = ComputeTask.objects.counts_by_plan([plan.key])
         return counts[plan.key]
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_estimated_end_date(self, plan) -> str | None:
         # Known once the plan has ended; no estimate is made while it runs.
         return IsoDateTimeField().to_representation(plan.end_date if plan.status in PLAN_ENDED else None)

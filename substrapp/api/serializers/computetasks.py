@@ -18,8 +18,8 @@ class TaskSerializer(serializers.ModelSerializer):
     compute_plan_key = serializers.CharField(source="compute_plan_id")
     inputs = serializers.SerializerMethodField()
     creation_date = IsoDateTimeField()
-    start_date = IsoDateTimeField()
-    end_date = IsoDateTimeField()
+    start_date = IsoDateTimeField(allow_null=True)
+    end_date = IsoDateTimeField(allow_null=True)
     durations = serializers.SerializerMethodField(
         help_text="Seconds of each step on this organization's worker (prepare_inputs, image, execution, "
         "save_outputs); empty for a task run elsewhere or not run yet."

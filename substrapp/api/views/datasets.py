@@ -31,6 +31,7 @@ from substrapp.models import DataManager, DataSample, channel_of
 from substrapp.peers import IsPeer, PeerAuthentication, peer_of
 
 MARKDOWN = "text/markdown; charset=utf-8"
+PYTHON = "text/x-python; charset=utf-8"
 PARSERS = (MultiPartParser, JSONParser, FormParser)
 KEY_PATTERN = r"[^/]+"
 
@@ -99,11 +100,11 @@ class DataManagerViewSet(
         registration.rename_dataset(dataset, rename.validated_data["name"])
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(responses={(200, "text/x-python"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"], **FILE_ROUTE)
     def opener(self, request, key=None):
         stream = serve_file(self, "opener_file", needs_process=True)
-        return FileResponse(stream, content_type="text/x-python; charset=utf-8")
+        return FileResponse(stream, content_type=PYTHON)
 
     @extend_schema(responses={(200, "text/markdown"): OpenApiTypes.STR})
     # Not a method named `description`: DRF sets that attribute on every view from the action's docstring.
