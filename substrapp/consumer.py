@@ -15,6 +15,12 @@ The orchestrator going away (Unavailable) or a lost database connection ends the
 opened again from the stored cursor after an exponential backoff. A broken chain stops the
 channel for good, with a critical log, before the event that breaks it is applied.
 
+An event that verifies but cannot be applied (the local database refuses it, a bug) stalls the
+channel: the consumer logs an ERROR with the event's position and the reason, records them on the
+channel's cursor (`stalled_*`, shown by `/health/` and `manage.py consumer_status`), and tries the
+same event again with a growing delay. It never skips it: the hash chain and the mirror forbid
+gaps. The next batch applied clears the record.
+
 `consume(channel)` follows one channel; `consume_channels(channels, stop=...)` follows several,
 one thread each (the `consume_events` command).
 """
@@ -26,7 +32,8 @@ import logging
 import queue
 import threading
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
 
 from orchestrator_client import OrchestratorClient, OrchestratorError, Unavailable
 from orchestrator_client.chain import ChainBroken, ChainVerifier
@@ -47,6 +54,7 @@ IDLE_SECONDS = 2.0  # without an event for this long, a draining consumer (stop_
 STREAM_SECONDS = 15.0
 DRAIN_STREAM_SECONDS = 3.0
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.5, 30.0
+STALL_ERROR_LENGTH = 2000  # characters of the reason kept on the cursor
 
 
 def on_events_applied(channel: str, changes: list[tuple[str, dict]]) -> None:
@@ -85,12 +93,24 @@ def consume(
             report_broken_chain(channel, error)
             raise
         except Exception as error:
-            if not is_transient(error):
-                raise
             delay = backoff.next_delay()
-            logger.warning("channel %s: %s; following again in %.1f s", channel, error, delay)
-            connection.close_if_unusable_or_obsolete()
+            if is_transient(error):
+                logger.warning("channel %s: %s; following again in %.1f s", channel, error, delay)
+            else:
+                report_stall(channel, error, delay)
+                if stop_when_idle:
+                    raise  # draining (tests, the devnet) ends here rather than wait for a cure
+            drop_broken_connection()
             stop.wait(delay)
+
+
+def drop_broken_connection() -> None:
+    """Closes this thread's connection if it broke (PostgreSQL restarted): the next use opens one."""
+    try:
+        connection.close_if_unusable_or_obsolete()
+    except DatabaseError:
+        with contextlib.suppress(DatabaseError):
+            connection.close()
 
 
 def follow_channel(channel: str, stop, stop_when_idle: bool, idle_seconds: float, backoff: "Backoff") -> None:
@@ -122,6 +142,7 @@ def apply_events(channel: str, events: list) -> None:
         for asset_kind, snapshots in runs_of_one_kind(changes):
             save_snapshots(channel, asset_kind, snapshots)
         cursor.position, cursor.hash = events[-1].position, events[-1].hash
+        cursor.stalled_position, cursor.stalled_error, cursor.stalled_since = None, "", None
         cursor.save()
         transaction.on_commit(lambda: on_events_applied(channel, changes), robust=True)
 
@@ -139,6 +160,28 @@ def is_transient(error: Exception) -> bool:
         return True
     # The orchestrator replica serves its maximum of streams; another may free one.
     return isinstance(error, OrchestratorError) and error.code == "TOO_MANY_STREAMS"
+
+
+def report_stall(channel: str, error: Exception, delay: float) -> None:
+    """Says loudly, and records on the cursor, that the channel's next event cannot be applied."""
+    try:
+        cursor, _ = ChannelCursor.objects.get_or_create(channel=channel)
+    except DatabaseError:
+        logger.exception("channel %s: cannot read the cursor to record a stall", channel)
+        return
+    position = cursor.position + 1
+    reason = f"{type(error).__name__}: {error}"
+    logger.error(
+        "channel %s: STALLED at event %d, which cannot be applied (%s). The consumer keeps its "
+        "position and tries this event again in %.1f s; it will not skip it. Fix the cause "
+        "(the log above has the details); `manage.py consumer_status` shows the state.",
+        channel, position, reason, delay, exc_info=error,
+    )  # fmt: skip
+    since = cursor.stalled_since if cursor.stalled_position == position else timezone.now()
+    with contextlib.suppress(DatabaseError):  # the log above said it already
+        ChannelCursor.objects.filter(channel=channel).update(
+            stalled_position=position, stalled_error=reason[:STALL_ERROR_LENGTH], stalled_since=since
+        )
 
 
 def report_broken_chain(channel: str, error: ChainBroken) -> None:

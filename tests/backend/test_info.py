@@ -104,7 +104,7 @@ def test_health_answers_without_credentials_when_the_database_does(client):
     response = client.get("/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "stalled_channels": []}
 
 
 @pytest.mark.django_db
