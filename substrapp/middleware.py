@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
+
+from orchestrator_client import limits
 
 
 class RequestSizeLimitMiddleware:
@@ -23,3 +26,37 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class StorableInputMiddleware:
+    """The one place where every request's path, query parameters and JSON body are checked
+    against what the platform stores (orchestrator_client.limits), before any view, filter or
+    parser sees them: a NUL, an unpaired surrogate, an over-long value or a JSON body nested too
+    deep is a 400 in the API's error shape, not a database error further down."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            check_request(request)
+        except limits.Refused as refused:
+            return JsonResponse({"detail": refused.message, "code": refused.code.lower()}, status=400)
+        except SuspiciousOperation as error:  # too many query fields, for one
+            return JsonResponse({"detail": str(error), "code": "invalid"}, status=400)
+        return self.get_response(request)
+
+
+def check_request(request) -> None:
+    limits.check_text(request.path_info, "the path", limits.PATH_MAX)
+    for name, values in request.GET.lists():
+        limits.check_text(name, "a query parameter's name", limits.NAME_MAX)
+        for value in values:
+            limits.check_text(value, f"query parameter {name}", limits.QUERY_VALUE_MAX)
+    if _is_json(request) and request.body:
+        limits.loads(request.body, "the JSON body")
+
+
+def _is_json(request) -> bool:
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")

@@ -1,22 +1,24 @@
 """The SDK's multipart registrations (docs/sdk-contract.md §1): a plain `json` field holding the
 spec, and one file part per file."""
 
-import json
-
 from rest_framework.exceptions import ValidationError
 
+from orchestrator_client import limits
 from substrapp.api.errors import BadRequest
 
 
 def json_part(request, serializer_class) -> dict:
-    """The spec of the `json` field, validated by `serializer_class`."""
+    """The spec of the `json` field, validated by `serializer_class`. Called before any file of
+    the request is stored: a refused spec leaves nothing behind."""
+    if "json" in request.FILES:
+        raise BadRequest("The `json` field must be a plain form field, not a file.", code="json_as_file")
     raw = request.data.get("json")
     if raw is None:
         raise BadRequest("The `json` field is required.", code="required")
     try:
-        spec = json.loads(raw)
-    except ValueError as error:
-        raise BadRequest(f"The `json` field is not valid JSON: {error}.") from None
+        spec = limits.loads(raw, "the `json` field")
+    except limits.Refused as refused:
+        raise BadRequest(refused.message, code=refused.code.lower()) from None
     serializer = serializer_class(data=spec)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from orchestrator_client import limits
+
 
 class DetailSerializer(serializers.Serializer):
     """The answer of an action with nothing to return but a message (the SDK wants a JSON body)."""
@@ -31,6 +33,37 @@ class AssetRenameSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
 
 
+def refused_as_invalid(check, value, *args):
+    """`check(value, *args)` from the one definition (orchestrator_client.limits), its refusal as
+    a validation error with the same code, in lower case."""
+    try:
+        return check(value, *args)
+    except limits.Refused as refused:
+        raise serializers.ValidationError(refused.message, code=refused.code.lower()) from None
+
+
 class MetadataField(serializers.DictField):
+    """Metadata as the ledger stores it (limits.check_metadata). The SDK sends `null` for no
+    metadata: it is `{}`."""
+
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.CharField(max_length=100, allow_blank=True), **kwargs)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(child=serializers.CharField(max_length=limits.METADATA_VALUE_MAX, allow_blank=True), **kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, {}
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        return refused_as_invalid(limits.check_metadata, super().to_internal_value(data))
+
+
+class IdentifierDictField(serializers.DictField):
+    """An object whose keys are function input or output identifiers (limits.check_identifier)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            for identifier in data:
+                refused_as_invalid(limits.check_identifier, identifier, "identifier")
+        return super().to_internal_value(data)

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from substrapp.api.fields import IsoDateTimeField
+from substrapp.api.serializers.common import MetadataField
 from substrapp.models import ComputePlan, ComputeTask, TaskCounts
 
 PLAN_ENDED = ("PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED")
@@ -106,7 +107,7 @@ class NewComputePlanSerializer(serializers.Serializer):
     key = serializers.UUIDField()
     name = serializers.CharField(max_length=100)
     tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, default="")
-    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True), allow_null=True, default=dict)
+    metadata = MetadataField(default=dict)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)

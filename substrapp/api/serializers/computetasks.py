@@ -3,8 +3,9 @@ task's input and output assets (§6.11)."""
 
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp.api.fields import IsoDateTimeField
-from substrapp.api.serializers.common import PermissionSerializer
+from substrapp.api.serializers.common import IdentifierDictField, MetadataField, PermissionSerializer
 from substrapp.api.serializers.datasets import DataManagerSerializer, DataSampleSerializer
 from substrapp.api.serializers.functions import FunctionSerializer
 from substrapp.api.serializers.outputs import OutModelSerializer, PerformanceSerializer
@@ -85,10 +86,12 @@ class NewTaskOutputSerializer(serializers.Serializer):
 
 
 class NewTaskInputSerializer(serializers.Serializer):
-    identifier = serializers.CharField()
+    identifier = serializers.CharField(max_length=limits.IDENTIFIER_MAX)
     asset_key = serializers.UUIDField(allow_null=True, required=False, format="hex_verbose")
     parent_task_key = serializers.UUIDField(allow_null=True, required=False, format="hex_verbose")
-    parent_task_output_identifier = serializers.CharField(allow_null=True, required=False)
+    parent_task_output_identifier = serializers.CharField(
+        max_length=limits.IDENTIFIER_MAX, allow_null=True, required=False
+    )
 
     def validate(self, attrs):
         has_asset = attrs.get("asset_key") is not None
@@ -108,12 +111,15 @@ class NewTaskSerializer(serializers.Serializer):
     compute_plan_key = serializers.UUIDField(format="hex_verbose")
     worker = serializers.CharField(max_length=100)
     tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, required=False)
-    metadata = serializers.DictField(child=serializers.CharField(allow_blank=True), allow_null=True, required=False)
+    metadata = MetadataField(required=False)
     rank = serializers.IntegerField(allow_null=True, required=False)
-    inputs = NewTaskInputSerializer(many=True)
-    outputs = serializers.DictField(child=NewTaskOutputSerializer())
+    # The SDK sends `null` for a spec's inputs or outputs left as None: none.
+    inputs = NewTaskInputSerializer(many=True, allow_null=True, required=False)
+    outputs = IdentifierDictField(child=NewTaskOutputSerializer(), allow_null=True, required=False)
 
     def validate(self, attrs):
+        attrs["inputs"] = attrs.get("inputs") or []
+        attrs["outputs"] = attrs.get("outputs") or {}
         for name in ("key", "function_key", "compute_plan_key"):
             attrs[name] = str(attrs[name])
         return attrs

@@ -4,7 +4,12 @@ that registers one."""
 from rest_framework import serializers
 
 from substrapp.api.fields import FileReferenceField, IsoDateTimeField
-from substrapp.api.serializers.common import MetadataField, PermissionSerializer, StrictSerializer
+from substrapp.api.serializers.common import (
+    IdentifierDictField,
+    MetadataField,
+    PermissionSerializer,
+    StrictSerializer,
+)
 from substrapp.models import Function
 
 INPUT_KINDS = ["ASSET_DATA_MANAGER", "ASSET_DATA_SAMPLE", "ASSET_MODEL"]
@@ -52,8 +57,8 @@ class FunctionSpecSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     permissions = PermissionSerializer()
     metadata = MetadataField(required=False)
-    inputs = serializers.DictField(child=FunctionInputSerializer())
-    outputs = serializers.DictField(child=FunctionOutputSerializer())
+    inputs = IdentifierDictField(child=FunctionInputSerializer())
+    outputs = IdentifierDictField(child=FunctionOutputSerializer())
 
     def validate_inputs(self, inputs):
         for identifier, spec in inputs.items():
