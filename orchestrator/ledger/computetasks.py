@@ -159,6 +159,10 @@ def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=
     task = task_row(caller, key, with_function_outputs=True)
     if task["worker"] != caller.org:
         raise OrchestratorError("PERMISSION_DENIED", f"only the worker {task['worker']} may finish task {key}")
+    if task["status"] == "STATUS_DONE" and _finished_with(key, models, performances):
+        # The same Done again (its answer was lost, the worker retried): the same answer, no event.
+        # The fast path answers None for a task that is not Executing, so it always lands here.
+        return snapshots.compute_task(task)
     if task["status"] != "STATUS_EXECUTING":
         raise OrchestratorError("INVALID_TRANSITION", f"task {key} is {task['status']}, it cannot finish")
     for new in (*models, *performances):
@@ -185,6 +189,29 @@ def _finish(caller: Caller, key: str, events: EventLog, models=(), performances=
     cascades.unblock_children(key, events)
     cascades.count_task_done(changed[0]["compute_plan_id"], events)
     return snapshots.compute_task(changed[0])
+
+
+def _finished_with(key: str, models, performances) -> bool:
+    """Whether the task was finished with exactly these outputs (a retry), not different ones."""
+    try:
+        sent_models = {
+            (
+                check_key(new.key, "model key"),
+                new.compute_task_output_identifier,
+                *check_addressable(new.address, "model address"),
+            )
+            for new in models
+        }
+    except OrchestratorError:
+        return False
+    if any(new.compute_task_key != key for new in (*models, *performances)):
+        return False
+    sent_performances = {(new.compute_task_output_identifier, new.performance_value) for new in performances}
+    registered_models = set(
+        Model.objects.filter(compute_task_id=key).values_list("key", "identifier", "checksum", "address")
+    )
+    registered_performances = set(Performance.objects.filter(compute_task_id=key).values_list("identifier", "value"))
+    return sent_models == registered_models and sent_performances == registered_performances
 
 
 def _cancel(caller: Caller, key: str, events: EventLog) -> dict:
