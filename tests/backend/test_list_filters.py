@@ -99,3 +99,13 @@ def test_plans_are_filtered_by_date_ranges_as_the_frontend_sends_them(api):
     assert keys(api, start_date_after="2026-01-01", start_date_before="2026-01-10T23:59:59.999999Z") == sorted(
         [early, late]
     )
+
+
+@pytest.mark.django_db
+def test_dates_with_any_offset_python_reads_are_compared_in_utc_or_refused(api):
+    late = plan("late", started_hours_ago=2, ran_hours=1)
+
+    # -22:13 is beyond what PostgreSQL accepts (±15:59); in UTC it is the next day.
+    assert keys(api, start_date_after="2026-01-09T23:00:00-22:13") == []
+    assert keys(api, start_date_after="2026-01-09T11:00:00-22:13") == [late]
+    assert refused(api.get("/task/", {"end_date_before": "0001-01-01T00:00:00+23:00"}), "end_date")

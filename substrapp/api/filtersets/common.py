@@ -5,6 +5,8 @@ same, plus date ranges (`<date>_after`, `<date>_before`) and more orderings.
 Every value is checked by its form field, so a bad one (unknown choice, not an integer, bad
 metadata JSON, unknown ordering) is a 400 in the API's one error shape, the same on every list."""
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db import connection
@@ -106,6 +108,31 @@ class MetadataFilter(django_filters.Filter):
         for item in value or ():
             queryset = queryset.where_metadata(item["key"], item["type"], item.get("value", ""))
         return queryset
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date or datetime, in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python
+    accepts (up to ±23:59), and a date near year 1 or 9999 may not exist in UTC."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        try:
+            return parsed and parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeRangeField(django_filters.fields.RangeField):
+    widget = django_filters.widgets.DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((UtcDateTimeField(), UtcDateTimeField()), *args, **kwargs)
+
+
+class DateRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """`<name>_after` and `<name>_before`, both included, as the web frontend sends them."""
+
+    field_class = UtcDateTimeRangeField
 
 
 class SortingFilter(django_filters.OrderingFilter):

@@ -1,7 +1,15 @@
 import django_filters
 from django.db.models import Q
 
-from substrapp.api.filtersets.common import ChoiceListFilter, ListFilterSet, MetadataFilter, sorting, split, tasks_using
+from substrapp.api.filtersets.common import (
+    ChoiceListFilter,
+    DateRangeFilter,
+    ListFilterSet,
+    MetadataFilter,
+    sorting,
+    split,
+    tasks_using,
+)
 from substrapp.models import ComputePlan, ComputeTask
 
 PLAN_STATUSES = [
@@ -21,9 +29,9 @@ class ComputePlanFilterSet(ListFilterSet):
     function_key = django_filters.CharFilter(method="filter_function")
     dataset_key = django_filters.CharFilter(method="filter_input_assets")
     data_sample_key = django_filters.CharFilter(method="filter_input_assets")
-    creation_date = django_filters.IsoDateTimeFromToRangeFilter()
-    start_date = django_filters.IsoDateTimeFromToRangeFilter()
-    end_date = django_filters.IsoDateTimeFromToRangeFilter()
+    creation_date = DateRangeFilter()
+    start_date = DateRangeFilter()
+    end_date = DateRangeFilter()
     ordering = sorting("creation_date", "start_date", "end_date", "status", "name", "owner", duration="run_time")
 
     class Meta:

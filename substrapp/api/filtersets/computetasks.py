@@ -1,7 +1,6 @@
-import django_filters
-
 from substrapp.api.filtersets.common import (
     ChoiceListFilter,
+    DateRangeFilter,
     IntegerListFilter,
     ListFilter,
     ListFilterSet,
@@ -20,9 +19,9 @@ class TaskFilterSet(ListFilterSet):
     compute_plan_key = ListFilter(field_name="compute_plan_id")
     function_key = ListFilter(field_name="function_id")
     metadata = MetadataFilter()
-    creation_date = django_filters.IsoDateTimeFromToRangeFilter()
-    start_date = django_filters.IsoDateTimeFromToRangeFilter()
-    end_date = django_filters.IsoDateTimeFromToRangeFilter()
+    creation_date = DateRangeFilter()
+    start_date = DateRangeFilter()
+    end_date = DateRangeFilter()
     ordering = sorting(
         "creation_date",
         "start_date",
