@@ -75,6 +75,40 @@ class Result:
     logs: bytes
     seconds: float
     stopped: str = ""  # "cancelled" or "timeout"
+    killed: "Killed | None" = None  # why the function was killed from outside, when it was
+
+
+@dataclass(frozen=True)
+class Killed:
+    """Why a function died of something other than its own exit: `cause` is "oom" (the kernel's
+    OOM killer, at the memory limit), "container" (its container was stopped or removed) or
+    "signal" (a signal from outside, the container still running); `infrastructure` tells
+    whether the function is to blame (no: INTERNAL_ERROR, yes: EXECUTION_ERROR)."""
+
+    cause: str
+    message: str
+
+    @property
+    def infrastructure(self) -> bool:
+        return self.cause != "oom"
+
+
+def signal_name(number: int) -> str:
+    with contextlib.suppress(ValueError):
+        return signal.Signals(number).name
+    return f"signal {number}"
+
+
+def killed_by_signal(exit_code: int) -> Killed | None:
+    """A process killed by SIGKILL or SIGTERM (128 + n in a shell or Docker, -n from Popen) was
+    killed from outside; other signals (SIGSEGV, SIGABRT...) are the function's own crash."""
+    number = -exit_code if exit_code < 0 else exit_code - 128 if exit_code > 128 else 0
+    if number in (signal.SIGKILL, signal.SIGTERM):
+        return Killed("signal", f"the function was killed by {signal_name(number)} from outside it")
+    return None
+
+
+RUN_RECORD = "{task}.run"  # beside the task's output folder: what runs it, to stop it if its worker dies
 
 
 @dataclass(frozen=True)
@@ -169,6 +203,7 @@ class SubprocessExecutor:
             process = subprocess.Popen(
                 command, cwd=execution.image.name, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+            _write_run_record(execution, {"pid": process.pid, "start_time": _process_start_time(process.pid)})
             try:
                 stopped = _wait(_process_ended(process), should_stop, started, execution.timeout)
             except BaseException:
@@ -181,10 +216,44 @@ class SubprocessExecutor:
             exit_code = process.wait()
             log.seek(0)
             logs = log.read()
-        return Result(None if stopped else exit_code, logs, time.monotonic() - started, stopped)
+        killed = None if stopped or exit_code == 0 else killed_by_signal(exit_code)
+        return Result(None if stopped else exit_code, logs, time.monotonic() - started, stopped, killed)
+
+    def stop_stale_run(self, plan_dir: Path, task_key: str) -> bool:
+        """Kills what an earlier run of the task started, if it still runs (its worker died:
+        the function runs in a session of its own). True if something was stopped."""
+        record = _read_run_record(plan_dir, task_key)
+        pid = record.get("pid")
+        if not pid or _process_start_time(pid) != record.get("start_time"):
+            return False  # ended, or the pid now belongs to another process
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        return True
 
     def end_plan(self, plan_key: str) -> None:
         """Nothing lives on between tasks."""
+
+    def plans_with_containers(self) -> list[str]:
+        return []
+
+
+def _write_run_record(execution: Execution, record: dict) -> None:
+    path = execution.plan_dir / "outputs" / RUN_RECORD.format(task=execution.task_key)
+    path.write_text(json.dumps(record))
+
+
+def _read_run_record(plan_dir: Path, task_key: str) -> dict:
+    try:
+        return json.loads((Path(plan_dir) / "outputs" / RUN_RECORD.format(task=task_key)).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _process_start_time(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): tells a reused pid apart."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return None
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -242,6 +311,46 @@ def remove_instance_containers(instance: str) -> int:
         with contextlib.suppress(Exception):
             container.remove(force=True)
     return len(containers)
+
+
+def _memory_cgroup(container_id: str) -> Path | None:
+    """The container's memory cgroup folder, on a host that shows it (cgroup v1 or v2)."""
+    for folder in (
+        Path(f"/sys/fs/cgroup/memory/docker/{container_id}"),
+        Path(f"/sys/fs/cgroup/memory/system.slice/docker-{container_id}.scope"),
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope"),
+        Path(f"/sys/fs/cgroup/docker/{container_id}"),
+    ):
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def _oom_kills(container_id: str) -> int | None:
+    """How many processes the kernel's OOM killer has killed in the container (None: unknown)."""
+    folder = _memory_cgroup(container_id)
+    if folder is None:
+        return None
+    for name in ("memory.events", "memory.oom_control"):
+        with contextlib.suppress(OSError):
+            for line in (folder / name).read_text().splitlines():
+                words = line.split()
+                if len(words) == 2 and words[0] == "oom_kill":
+                    return int(words[1])
+    return None
+
+
+def _kill_in_cgroup(pid: int | None, container_id: str) -> bool:
+    """SIGKILLs `pid` if this host sees it as a process of the container; False otherwise."""
+    if not pid:
+        return False
+    try:
+        if container_id not in Path(f"/proc/{pid}/cgroup").read_text():
+            return False
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 @dataclass
@@ -341,6 +450,8 @@ class DockerExecutor:
                 workdir=execution.image.workdir or None,
                 environment={"HOME": "/tmp"},
             )["Id"]
+            _write_run_record(execution, {"container": container.id, "exec": exec_id})
+            ooms_before = _oom_kills(container.id)
             chunks: list[bytes] = []
             reader = threading.Thread(target=lambda: chunks.extend(api.exec_start(exec_id, stream=True)), daemon=True)
             reader.start()
@@ -352,11 +463,64 @@ class DockerExecutor:
                 reader.join(10)
                 return Result(None, b"".join(chunks), time.monotonic() - started, stopped)
             exit_code = api.exec_inspect(exec_id)["ExitCode"]
+            killed = None if exit_code == 0 else self._why_killed(container.id, exit_code, ooms_before)
         except self._docker.errors.DockerException as error:
             raise ExecutorUnavailable(f"Docker failed running task {execution.task_key}: {error}") from error
-        if exit_code is None:
+        if exit_code is None and killed is None:
             raise ExecutorUnavailable(f"the exec of task {execution.task_key} ended without an exit code")
-        return Result(exit_code, b"".join(chunks), time.monotonic() - started)
+        return Result(exit_code, b"".join(chunks), time.monotonic() - started, killed=killed)
+
+    def _why_killed(self, container_id: str, exit_code: int | None, ooms_before: int | None) -> Killed | None:
+        """From the container's state as Docker reports it (State.OOMKilled, Running) and the
+        kernel's OOM kill count of its memory cgroup: what killed the function, if anything did."""
+        try:
+            state = self.client.api.inspect_container(container_id)["State"]
+        except self._docker.errors.NotFound:
+            return Killed("container", "the task's container was removed while the function ran")
+        ooms_after = _oom_kills(container_id)
+        oom_killed = state.get("OOMKilled") or (ooms_after or 0) > (ooms_before or 0)
+        if oom_killed:
+            limit = f" of {self.limits.memory_bytes} bytes" if self.limits.memory_bytes else ""
+            return Killed(
+                "oom", f"the function ran out of memory: killed by the kernel's OOM killer at the memory limit{limit}"
+            )
+        if not state.get("Running"):
+            how = f"killed ({signal_name(state['ExitCode'] - 128)})" if state.get("ExitCode", 0) > 128 else "stopped"
+            return Killed("container", f"the task's container was {how} while the function ran")
+        return None if exit_code is None else killed_by_signal(exit_code)
+
+    def stop_stale_run(self, plan_dir: Path, task_key: str) -> bool:
+        """Stops the exec an earlier run of the task left running (its worker died; an exec
+        outlives the `docker exec` that started it). The exec's process is killed when this
+        host sees it in the container's cgroup; else the plan's container goes. True if
+        something was stopped."""
+        record = _read_run_record(plan_dir, task_key)
+        if not record.get("exec"):
+            return False
+        try:
+            found = self.client.api.exec_inspect(record["exec"])
+        except self._docker.errors.NotFound:
+            return False  # its container is gone, and the exec with it
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed: {error}") from error
+        if not found.get("Running"):
+            return False
+        if not _kill_in_cgroup(found.get("Pid"), record["container"]):
+            with contextlib.suppress(self._docker.errors.NotFound, self._docker.errors.APIError):
+                self.client.api.remove_container(record["container"], force=True)
+        logger.warning(
+            "task %s: stopped the run its dead worker left in container %s", task_key, record["container"][:12]
+        )
+        return True
+
+    def plans_with_containers(self) -> list[str]:
+        """Plans that have a container of this organization (and instance) on this engine."""
+        labels = [f"substra.org={self.org}"] + ([f"{INSTANCE_LABEL}={self.instance}"] if self.instance else [])
+        try:
+            containers = self.client.containers.list(all=True, filters={"label": labels})
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed: {error}") from error
+        return sorted({container.labels.get("substra.plan", "") for container in containers} - {""})
 
     def end_plan(self, plan_key: str) -> None:
         for container in self.plan_containers(plan_key):
