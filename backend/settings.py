@@ -199,12 +199,32 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_db("BACKEND_DATABASE_URL", f"sqlite:///{DATA_DIR / 'backend.sqlite3'}")}
+# A kept connection is checked before a request (or a Celery task) uses it: after a PostgreSQL
+# restart every kept connection is dead, and a request must not be the one to find out.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue on SQLite's single lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("BACKEND_DATABASE_CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer fails a request in seconds (a 503), not after minutes.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("BACKEND_DATABASE_CONNECT_TIMEOUT", 5)
+    # BACKEND_DATABASE_POOL_SIZE > 0: the process's connections come from a pool of at most that
+    # many (psycopg_pool), which shrinks back to BACKEND_DATABASE_POOL_MIN_SIZE when idle; a
+    # request waits up to BACKEND_DATABASE_POOL_TIMEOUT seconds for a free one. The API server
+    # sets it (docker/gunicorn.conf.py: one connection per thread). Not for Celery's prefork
+    # workers: a pool opened before the fork would be shared with the children.
+    # 0: each thread keeps its own connection BACKEND_DATABASE_CONN_MAX_AGE seconds.
+    DATABASE_POOL_SIZE = env_int("BACKEND_DATABASE_POOL_SIZE", 0)
+    if DATABASE_POOL_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # a connection goes back to the pool after each request
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": min(env_int("BACKEND_DATABASE_POOL_MIN_SIZE", 1), DATABASE_POOL_SIZE),
+            "max_size": DATABASE_POOL_SIZE,
+            "max_idle": env_int("BACKEND_DATABASE_POOL_MAX_IDLE", 10),
+            "timeout": env_int("BACKEND_DATABASE_POOL_TIMEOUT", 10),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("BACKEND_DATABASE_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

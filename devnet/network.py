@@ -30,6 +30,10 @@ CHANNEL = "mychannel"
 PROCESSES = "processes.json"
 NETWORK = "network.json"
 PEERS = "peers.json"  # the peer credentials exchanged between the organizations
+# Bounds on database connections (PostgreSQL allows 100 here): per backend API, at most
+# API_PROCESSES x API_THREADS; the orchestrator, ORCHESTRATOR_THREADS plus one per channel and one.
+API_PROCESSES, API_THREADS = 2, 4
+ORCHESTRATOR_THREADS = 16
 
 
 class DevnetError(RuntimeError):
@@ -147,6 +151,9 @@ def _up(
     port_file.unlink(missing_ok=True)
     env = orchestrator.environment()
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Each thread may hold a database connection: bounded, with the backends', well under
+    # PostgreSQL's max_connections (100 by default).
+    env["ORCHESTRATOR_THREADS"] = os.environ.get("DEVNET_ORCHESTRATOR_THREADS", str(ORCHESTRATOR_THREADS))
     process = _spawn(
         state_dir, record, "orchestrator",
         [sys.executable, "-m", "orchestrator", "serve", "--address", "127.0.0.1:0", "--port-file", str(port_file)],
@@ -168,6 +175,8 @@ def _up(
         org: _backend_environment(state_dir, authority, orchestrator, org, urls[org], backend_dbs.get(org), s3)
         for org in orgs
     }
+    for org in orgs:
+        envs[org].update(_api_server_environment(state_dir / org, ports[org]))
     for org in orgs:
         envs[org].update(_worker_environment(network_id, org, executor, services))
 
@@ -204,10 +213,7 @@ def _up(
 
     servers = {}
     for org in orgs:
-        servers[org] = _spawn(
-            state_dir, record, f"{org}-backend",
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{ports[org]}"], envs[org],
-        )  # fmt: skip
+        servers[org] = _spawn(state_dir, record, f"{org}-backend", backend_command(), envs[org])
         _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
         _save_environment(state_dir, org, envs[org])
         if workers:
@@ -259,6 +265,26 @@ def _backend_environment(state_dir, authority, orchestrator, org, url, database_
     return env
 
 
+def _api_server_environment(folder: Path, port: int) -> dict:
+    """The backend API as in the image: gunicorn with docker/gunicorn.conf.py, bounded processes
+    and threads, database connections pooled (one per thread at most, docker/gunicorn.conf.py),
+    idle ones closed within seconds."""
+    (folder / "static").mkdir(parents=True, exist_ok=True)
+    return {
+        "BACKEND_HTTP_ADDRESS": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(API_PROCESSES),
+        "GUNICORN_THREADS": str(API_THREADS),
+        "GUNICORN_CONTROL_SOCKET": str(folder / "gunicorn.ctl"),
+        "STATIC_FILES_DIR": str(folder / "static"),
+        "BACKEND_DATABASE_POOL_MAX_IDLE": "2",
+    }
+
+
+def backend_command() -> list[str]:
+    """The backend API server; its address and bounds come from the environment."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(REPO / "docker" / "gunicorn.conf.py")]
+
+
 def _worker_environment(network_id: str, org: str, executor: str, services: bool) -> dict:
     env = {
         "COMPUTE_EXECUTOR": executor,
@@ -293,11 +319,13 @@ def kill_process(state_dir: Path | str, org: str, kind: str) -> None:
 
 
 def start_process(state_dir: Path | str, org: str, kind: str, node: str = "") -> None:
-    """Starts `org`'s `kind` process ("worker" or "consumer") again, with the environment the
-    network gave it. A worker with a `node` name is another worker of the organization."""
+    """Starts `org`'s `kind` process ("worker", "consumer" or "backend") again, with the
+    environment the network gave it. A worker with a `node` name is another worker of the
+    organization."""
     state_dir = Path(state_dir).resolve()
     env = json.loads((state_dir / org / "environment.json").read_text())
-    command = worker_command(org, env, node) if kind == "worker" else [sys.executable, "manage.py", "consume_events"]
+    commands = {"consumer": [sys.executable, "manage.py", "consume_events"], "backend": backend_command()}
+    command = worker_command(org, env, node) if kind == "worker" else commands[kind]
     _spawn(state_dir, Record(state_dir), f"{org}-{kind}", command, env)
 
 
