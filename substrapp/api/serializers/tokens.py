@@ -1,13 +1,16 @@
 from django.contrib.auth import authenticate
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp.api.fields import IsoDateTimeField
 from substrapp.models import ExpiringToken
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    username = serializers.CharField(max_length=limits.USERNAME_MAX)
+    password = serializers.CharField(
+        max_length=limits.PASSWORD_MAX, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
 
     def validate(self, attrs):
         user = authenticate(self.context.get("request"), username=attrs["username"], password=attrs["password"])

@@ -3,6 +3,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp import accounts
 from substrapp.api.errors import Conflict
 from substrapp.api.fields import IsoDateTimeField
@@ -12,8 +13,12 @@ from substrapp.models import Role, UserChannel, channel_of
 class UserSerializer(serializers.ModelSerializer):
     """A user of the caller's channel; created in that channel."""
 
-    username = serializers.CharField(source="user.username", max_length=150, validators=[UnicodeUsernameValidator()])
-    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    username = serializers.CharField(
+        source="user.username", max_length=limits.USERNAME_MAX, validators=[UnicodeUsernameValidator()]
+    )
+    password = serializers.CharField(
+        max_length=limits.PASSWORD_MAX, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.USER)
     date_joined = IsoDateTimeField(source="user.date_joined", read_only=True)
 
