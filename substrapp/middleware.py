@@ -53,10 +53,13 @@ def check_request(request) -> None:
         limits.check_text(name, "a query parameter's name", limits.NAME_MAX)
         for value in values:
             limits.check_text(value, f"query parameter {name}", limits.QUERY_VALUE_MAX)
-    if _is_json(request) and request.body:
-        limits.loads(request.body, "the JSON body")
-
-
-def _is_json(request) -> bool:
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-    return content_type == "application/json" or content_type.endswith("+json")
+    if (content_type == "application/json" or content_type.endswith("+json")) and request.body:
+        limits.loads(request.body, "the JSON body")
+    elif content_type == "application/x-www-form-urlencoded":
+        # Multipart bodies are left to their views: parsing one here would read its files before
+        # the view could refuse it. Their one text field, `json`, goes through limits.loads.
+        for name, values in request.POST.lists():
+            limits.check_text(name, "a form field's name", limits.NAME_MAX)
+            for value in values:
+                limits.check_text(value, f"form field {name}", limits.QUERY_VALUE_MAX)

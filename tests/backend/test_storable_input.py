@@ -9,6 +9,7 @@ substra SDK on a live server where it can send the value."""
 
 import json
 import uuid
+from urllib.parse import quote
 
 import pytest
 import substra
@@ -376,6 +377,19 @@ def test_a_login_with_a_bad_username_is_refused_not_a_server_error(backend, bad)
     text, codes = BAD_TEXTS[bad]
     response = post_json(client_of(make_user("bob")), "/api-token-auth/", {"username": text, "password": "x"})
     assert_refused(response, codes)
+
+
+@pytest.mark.parametrize("bad", BAD_TEXTS, ids=BAD_TEXTS.keys())
+def test_a_form_encoded_body_with_a_bad_value_is_refused(api, ledger, bad):
+    """(A surrogate, percent-encoded as the bytes UTF-8 would give it, is decoded as U+FFFD.)"""
+    text, codes = BAD_TEXTS[bad]
+    form = f"data_manager_keys={new_key()}&data_sample_keys={quote(text, errors='surrogatepass')}"
+    ledger.mark()
+
+    response = api.post("/data_sample/bulk_update/", data=form, content_type="application/x-www-form-urlencoded")
+
+    assert_refused(response, codes | {"invalid", "invalid_key"})
+    assert ledger.mark() == []
 
 
 # Filters and path segments
