@@ -80,7 +80,7 @@ class MetadataField(forms.CharField):
         try:
             items = limits.loads(value, field="metadata")
         except limits.Refused as refused:
-            raise forms.ValidationError(f"{refused.message}: {METADATA_SHAPE}", code=refused.code.lower()) from None
+            raise forms.ValidationError(f"{refused.message}; {METADATA_SHAPE}", code=refused.code.lower()) from None
         if not (isinstance(items, list) and all(_is_metadata_test(item) for item in items)):
             raise forms.ValidationError(METADATA_SHAPE, code="invalid")
         return items
