@@ -4,10 +4,12 @@ call. The refusal is INVALID_ARGUMENT with its code, and no event is written, so
 ever meets an event it cannot apply. (An unpaired surrogate cannot be sent over gRPC at all:
 protobuf strings are UTF-8, which cannot encode one.)"""
 
+import grpc
 import pytest
 
 from orchestrator_client.errors import InvalidRequest, NotFound
 from orchestrator_client.pb import assets_pb2 as pb
+from orchestrator_client.pb import service_pb2 as api
 from tests.conftest import ORG1, ORG2
 from tests.orchestrator import test_validation
 from tests.orchestrator.conftest import ADDRESS, new_key, permission
@@ -234,3 +236,21 @@ def test_a_key_with_a_nul_is_not_found_on_every_read_and_change_not_an_internal_
         with pytest.raises(NotFound) as caught:
             call("k\x00")
         assert caught.value.code == "NOT_FOUND"
+
+
+def test_a_request_with_an_encoded_surrogate_is_refused_before_the_ledger_and_writes_nothing(clients, watches):
+    """A client not in Python can put the bytes of a surrogate (invalid UTF-8) in a string field:
+    protobuf refuses to decode such a request, so the ledger never sees it. (gRPC itself answers
+    INTERNAL "Exception deserializing request!", without an error code.)"""
+    client = clients(ORG2)
+    key = new_key()
+    raw = api.NewComputePlan(key=key, name="ab").SerializeToString().replace(b"ab", b"\xed\xa0")
+    call = client._grpc_channel.unary_unary("/substra.orchestrator.v1.ComputePlanService/RegisterComputePlan")
+    watch = watches()
+    watch.mark()
+    with pytest.raises(grpc.RpcError) as refused:
+        call(raw, metadata=(("channel", "mychannel"),), timeout=10)
+    assert refused.value.code() != grpc.StatusCode.OK, refused.value
+    assert watch.mark() == []
+    with pytest.raises(NotFound):
+        client.get_compute_plan(key)
