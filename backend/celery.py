@@ -5,6 +5,7 @@ substrapp/tasks.py."""
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
@@ -26,3 +27,12 @@ app.conf.update(
 )
 # The queues are declared in substrapp/apps.py, once the settings are loaded.
 app.autodiscover_tasks(["substrapp"])
+
+
+@worker_ready.connect
+def reconcile_in_background(sender=None, **kwargs) -> None:
+    """Every worker looks for work owed and lost (a hand-over that never came, a queue emptied
+    by a broker restart, a run whose worker died): at its start, then every few seconds."""
+    from substrapp import reconcile  # the app registry is ready only once the worker runs
+
+    reconcile.start_in_background()

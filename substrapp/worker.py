@@ -192,12 +192,16 @@ def run_task(channel: str, key: str) -> str:
     task = ComputeTask.objects.select_related("function").filter(key=key).first()
     if task is None or task.worker != settings.ORG_ID:
         return "skipped"
-    if not take_lease(task):
+    taken = take_lease(task)
+    if not taken:
         return "held"
     try:
         with LeaseKeeper(key):
             if not claim(channel, key):
                 return "skipped"
+            if taken == TAKEN_OVER:
+                # Its earlier run's worker died: that run may still go on in the container.
+                executor().stop_stale_run(settings.COMPUTE_DIR / "plans" / task.compute_plan_id, key)
             return _execute(channel, task)
     finally:
         release_lease(key)
@@ -241,9 +245,9 @@ def _execute(channel: str, task: ComputeTask) -> str:
         logger.info("task %s was cancelled while it ran: stopped", task.key)
         return "cancelled"
     if result.exit_code != 0:
-        reason = "timed out" if result.stopped else f"exited with code {result.exit_code}"
-        logs = result.logs.decode("utf-8", "replace") + f"\n[substra] the function {reason}\n"
-        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "EXECUTION_ERROR", logs)
+        error_type, reason = _failure_of(result)
+        logs = result.logs.decode("utf-8", "replace") + f"\n[substra] {reason}\n"
+        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", error_type, logs)
         return "failed"
     with _timed(durations, "save_outputs"):
         outcome = save_outputs(channel, task, outputs_dir)
@@ -251,6 +255,16 @@ def _execute(channel: str, task: ComputeTask) -> str:
     shutil.rmtree(inputs_dir, ignore_errors=True)
     shutil.rmtree(outputs_dir, ignore_errors=True)
     return outcome
+
+
+def _failure_of(result) -> tuple[str, str]:
+    """(error type, what happened) of a run that did not exit 0: the function's own error, or,
+    when something killed it from outside (its container removed, a signal), the platform's."""
+    if result.stopped:
+        return "EXECUTION_ERROR", "the function timed out"
+    if result.killed is not None:
+        return ("INTERNAL_ERROR" if result.killed.infrastructure else "EXECUTION_ERROR"), result.killed.message
+    return "EXECUTION_ERROR", f"the function exited with code {result.exit_code}"
 
 
 @contextlib.contextmanager
@@ -404,7 +418,7 @@ def save_outputs(channel: str, task: ComputeTask, outputs_dir: Path) -> str:
     try:
         answer = client.complete_task(task.key, models=models, performances=performances)
     except (orchestrator_client.InvalidTransition, orchestrator_client.InvalidRequest):
-        _discard_all(stored)
+        _discard_unregistered(client, stored)
         raise
     with transaction.atomic():
         if models:
@@ -427,6 +441,22 @@ def _performance(path: Path) -> float:
         return float(value)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise _MissingOutput(f"the performance file is not {{'all': number}}: {error}") from None
+
+
+def _discard_unregistered(client, stored: dict) -> None:
+    """Discards the stored models the ledger does not know: a file it points at stays, whatever
+    the answer of the call that registered it said."""
+    for key, file in stored.items():
+        try:
+            client.get_model(key)
+            continue
+        except orchestrator_client.NotFound:
+            pass
+        except Exception:
+            logger.warning("model %s: cannot tell whether the ledger has it; its file stays", key)
+            continue
+        with contextlib.suppress(Exception):
+            discard(file.name)
 
 
 def _discard_all(stored: dict) -> None:
@@ -471,9 +501,13 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def take_lease(task: ComputeTask) -> bool:
-    """True if this process may run the task: nobody holds it, or its holder is dead (its
-    heartbeat is stale, or it was a process of this host that no longer exists)."""
+TAKEN, TAKEN_OVER = "taken", "taken over"
+
+
+def take_lease(task: ComputeTask) -> str:
+    """TAKEN if this process may run the task (nobody holds it), TAKEN_OVER if its holder is
+    dead (its heartbeat is stale, or it was a process of this host that no longer exists), ""
+    if a live worker holds it."""
     now = timezone.now()
     with transaction.atomic():
         row, created = TaskExecution.objects.select_for_update().get_or_create(
@@ -488,13 +522,19 @@ def take_lease(task: ComputeTask) -> bool:
             },
         )
         if created:
-            return True
-        fresh = row.heartbeat > now - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
-        if row.holder and _holder_alive(row.holder, fresh):
-            return False
+            return TAKEN
+        if lease_alive(row):
+            return ""
+        outcome = TAKEN_OVER if row.holder else TAKEN
         row.holder, row.ran_on, row.heartbeat, row.attempts = holder_name(), holder_name(), now, row.attempts + 1
         row.save(update_fields=["holder", "ran_on", "heartbeat", "attempts"])
-        return True
+        return outcome
+
+
+def lease_alive(lease: TaskExecution) -> bool:
+    """Whether a live worker holds this lease."""
+    fresh = lease.heartbeat > timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
+    return bool(lease.holder) and _holder_alive(lease.holder, fresh)
 
 
 class LeaseKeeper:
@@ -554,6 +594,10 @@ def end_plan(plan_key: str) -> None:
     """The plan has ended: its container and its folders go."""
     executor().end_plan(plan_key)
     shutil.rmtree(settings.COMPUTE_DIR / "plans" / plan_key, ignore_errors=True)
+
+
+def plans_with_containers() -> list[str]:
+    return executor().plans_with_containers()
 
 
 def collect_transient_models(channel: str, plan_key: str) -> list[str]:

@@ -143,6 +143,25 @@ def executing_on(org: str, min_done: int = 0):
     return condition
 
 
+def executing_only_on(org: str):
+    """A condition: a task of `org` is Doing, and no task of another organization."""
+
+    def condition(tasks) -> bool:
+        workers = {task.worker for task in tasks if status_of(task) == "STATUS_EXECUTING"}
+        return workers == {org}
+
+    return condition
+
+
+def to_do_on(org: str):
+    """A condition: a task of `org` is To do (in MyOrg1MSP's mirror)."""
+
+    def condition(tasks) -> bool:
+        return any(task.worker == org and status_of(task) == "STATUS_WAITING_FOR_EXECUTOR_SLOT" for task in tasks)
+
+    return condition
+
+
 def wait_for_plan(net: FaultNetwork, plan_key: str, timeout: float = 240.0):
     return net.clients[ORG1].wait_compute_plan(plan_key, timeout=timeout, polling_period=0.5)
 
@@ -225,6 +244,31 @@ def kill(net: FaultNetwork, name: str) -> None:
         devnet._wait_groups_gone([entry["pid"]], 10.0)
         record.data["processes"].remove(entry)
     record.save()
+
+
+def pause(net: FaultNetwork, name: str, resume: bool = False) -> None:
+    """SIGSTOPs (or, with `resume`, SIGCONTs) the devnet's process `name` and its group: it
+    neither dies nor does anything meanwhile."""
+    for entry in devnet.Record(net.state_dir).data["processes"]:
+        if entry["name"] == name and devnet._same_process(entry):
+            os.killpg(entry["pid"], signal.SIGCONT if resume else signal.SIGSTOP)
+
+
+def drop_queued_work(net: FaultNetwork, org: str) -> int:
+    """Empties `org`'s queues in Redis, as a hand-over that never came (or a broker that lost
+    them) would leave them; how many messages went."""
+    import redis
+
+    prefix = net.environment(org)["COMPUTE_QUEUE"]
+    client = redis.Redis.from_url(net.services.redis.url)
+    try:
+        names = [name for name in client.scan_iter(match=f"{prefix}*") if client.type(name) == b"list"]
+        dropped = sum(client.llen(name) for name in names)
+        if names:
+            client.delete(*names)
+    finally:
+        client.close()
+    return dropped
 
 
 def restart(net: FaultNetwork, name: str) -> float:
