@@ -121,6 +121,8 @@ COMPUTE_BUILD_TIMEOUT_SECONDS = env_int("COMPUTE_BUILD_TIMEOUT_SECONDS", 1800)
 COMPUTE_TASK_TIMEOUT_SECONDS = env_int("COMPUTE_TASK_TIMEOUT_SECONDS", 24 * 3600)
 # A worker running a task renews its lease this often; a lease this old belongs to a dead worker.
 COMPUTE_LEASE_SECONDS = env_int("COMPUTE_LEASE_SECONDS", 20)
+# Each worker looks for owed work that nothing holds this often (substrapp/reconcile.py).
+COMPUTE_RECONCILE_SECONDS = env_int("COMPUTE_RECONCILE_SECONDS", 5)
 # Infrastructure errors (an owner or the engine away) are retried this many times, with backoff.
 COMPUTE_MAX_RETRIES = env_int("COMPUTE_MAX_RETRIES", 5)
 

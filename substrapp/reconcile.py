@@ -40,7 +40,7 @@ OWED_BUILD_STATUSES = ["FUNCTION_STATUS_WAITING", "FUNCTION_STATUS_BUILDING"]
 
 
 def interval() -> float:
-    return float(getattr(settings, "COMPUTE_RECONCILE_SECONDS", 5.0))
+    return float(settings.COMPUTE_RECONCILE_SECONDS)
 
 
 class Reconciler:
