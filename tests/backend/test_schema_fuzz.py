@@ -3,10 +3,11 @@ declares (filters included) and sends them, with an admin's token, to a live bac
 orchestrator is real. No answer may be a 5xx, and every answer must be what the schema says: a
 declared status, the declared content type, a body of the declared shape.
 
-The backend holds a dataset, samples, functions, a plan and tasks (some dates null), so lists and
-reads answer real rows: each operation is fuzzed with generated keys and again with the key of an
-asset that exists, with data the schema allows and data it does not. Bounded to stay quick on two
-cores: a few examples per operation and mode, no shrinking (about 40 s here). Lone surrogates and deep JSON
+The backend holds a dataset, samples, functions, plans and tasks done, failed (with logs) and not
+started (dates null), a model and a performance, so lists and reads answer real rows: each
+operation is fuzzed with generated keys and again with the key of each asset that exists, with data
+the schema allows and data it does not. Bounded to stay quick on two cores: a few examples per
+operation and mode, no shrinking (about 650 requests in 45 s here). Lone surrogates and deep JSON
 are sent by hand in test_storable_input.py."""
 
 import collections
@@ -15,6 +16,8 @@ import time
 import pytest
 import requests
 import schemathesis
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.failures import ServerError
@@ -24,12 +27,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from substrapp.consumer import consume
 from substrapp.mirror import save_snapshots, snapshot_of
+from substrapp.models import FailureReport, Model
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.conftest import client_of, make_user
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
 from tests.conftest import ORG1, ORG2
-from tests.orchestrator.conftest import World, new_key
+from tests.orchestrator.conftest import ADDRESS, World, new_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,13 +51,6 @@ def no_server_fault(ctx, response, case):
 
 
 CHECKS = [no_server_fault, status_code_conformance, content_type_conformance, response_schema_conformance]
-KEY_OWNERS = {  # the first path segment: the asset whose key fills `{key}`
-    "compute_plan": "plan",
-    "task": "task",
-    "data_manager": "dataset",
-    "data_sample": "sample",
-    "function": "function",
-}
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +73,60 @@ def admin_api(backend):
 
 
 @pytest.fixture
-def assets(network, admin_api) -> dict[str, str]:
-    """A dataset and its samples (mirrored), functions, a plan and a task not started yet."""
+def assets(network, admin_api) -> dict[str, list[str]]:
+    """Keys of what exists, by family: a dataset and its samples (mirrored); functions; a plan
+    whose training task is done with a model and whose evaluation is done with a performance; a
+    plan whose task failed, its logs here; a task not started yet (its dates null)."""
     world = World(network)
     org1 = network(ORG1)
     save_snapshots(CHANNEL, "ASSET_DATA_MANAGER", [snapshot_of(org1.get_data_manager(world.data_manager))])
     save_snapshots(CHANNEL, "ASSET_DATA_SAMPLE", [snapshot_of(org1.get_data_sample(key)) for key in world.samples])
-    plan = admin_api.post("/compute_plan/", {"key": new_key(), "name": "fuzzed", "metadata": {"a": "b"}}, format="json")
-    task = {
+    done_plan, failed_plan = new_plan(admin_api), new_plan(admin_api)
+    train, evaluate, failed, waiting = (
+        task_of(world, plan) for plan in (done_plan, done_plan, failed_plan, failed_plan)
+    )
+    evaluate.update(
+        function_key=world.evaluate,
+        inputs=[*train["inputs"], parent_output("model", train["key"])],
+        outputs={"performance": {"permissions": {"public": True, "authorized_ids": []}}},
+    )
+    waiting["inputs"].append(parent_output("models", failed["key"]))
+    for batch in ([train, evaluate], [failed, waiting]):
+        registered = admin_api.post("/task/bulk_create/", {"tasks": batch}, format="json")
+        assert registered.status_code == 200, registered.json()
+    world.run(train["key"])
+    org1.apply_task_action(evaluate["key"], "TASK_ACTION_EXECUTING")
+    performance = {"compute_task_output_identifier": "performance", "performance_value": 0.5}
+    org1.complete_task(evaluate["key"], performances=[performance])
+    org1.register_failure_report(
+        asset_key=failed["key"], asset_kind="ASSET_COMPUTE_TASK", error_type="EXECUTION_ERROR", logs_address=ADDRESS
+    )
+    consume(CHANNEL, stop_when_idle=True, idle_seconds=1.0)
+    FailureReport.objects.filter(asset_key=failed["key"]).update(
+        logs_file=default_storage.save("logs/fuzzed.txt", ContentFile("it broke é".encode()))
+    )
+    return {
+        "compute_plan": [done_plan, failed_plan],
+        "task": [train["key"], evaluate["key"], failed["key"], waiting["key"]],
+        "model": list(Model.objects.values_list("key", flat=True)),
+        "data_manager": [world.data_manager],
+        "data_sample": world.samples[:1],
+        "function": [world.train],
+    }
+
+
+def new_plan(api) -> str:
+    answer = api.post("/compute_plan/", {"key": new_key(), "name": "fuzzed", "metadata": {"a": "b"}}, format="json")
+    assert answer.status_code == 201, answer.json()
+    return answer.json()["key"]
+
+
+def task_of(world, plan) -> dict:
+    """A training task of `plan` on this organization, as the SDK sends it."""
+    return {
         "key": new_key(),
         "function_key": world.train,
-        "compute_plan_key": plan.json()["key"],
+        "compute_plan_key": plan,
         "worker": ORG1,
         "inputs": [
             {"identifier": "opener", "asset_key": world.data_manager},
@@ -93,15 +134,10 @@ def assets(network, admin_api) -> dict[str, str]:
         ],
         "outputs": {"model": {"permissions": {"public": False, "authorized_ids": [ORG1, ORG2]}}},
     }
-    registered = admin_api.post("/task/bulk_create/", {"tasks": [task]}, format="json")
-    assert (plan.status_code, registered.status_code) == (201, 200), registered.json()
-    return {
-        "plan": plan.json()["key"],
-        "task": task["key"],
-        "dataset": world.data_manager,
-        "sample": world.samples[0],
-        "function": world.train,
-    }
+
+
+def parent_output(identifier, parent) -> dict:
+    return {"identifier": identifier, "parent_task_key": parent, "parent_task_output_identifier": "model"}
 
 
 def fuzz(operation, send, mode, **fixed) -> str | None:
@@ -136,8 +172,8 @@ def known_keys(operation, assets) -> list[dict]:
     """The path parameters naming assets that exist, for an operation that takes some."""
     names = {parameter.name for parameter in operation.path_parameters}
     if names == {"key"}:
-        owner = KEY_OWNERS.get(operation.path.strip("/").split("/")[0])
-        return [{"path_parameters": {"key": assets[owner]}}] if owner else []
+        family = operation.path.strip("/").split("/")[0]
+        return [{"path_parameters": {"key": key}} for key in assets.get(family, [])]
     if names == {"username"}:
         return [{"path_parameters": {"username": "fuzzer"}}]
     return []
