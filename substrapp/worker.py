@@ -32,7 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 import orchestrator_client
@@ -82,6 +82,9 @@ TEMPORARY = (
     ChecksumMismatch,
     orchestrator_client.Unavailable,
     OSError,
+    # The database restarting or out of reach: the task is tried again (a Celery retry), not failed.
+    OperationalError,
+    InterfaceError,
 )
 
 
@@ -292,8 +295,20 @@ class StopWatch:
         if time.monotonic() - self.checked < STOP_CHECK_SECONDS:
             return False
         self.checked = time.monotonic()
-        status = ComputeTask.objects.filter(key=self.key).values_list("status", flat=True).first()
+        try:
+            status = ComputeTask.objects.filter(key=self.key).values_list("status", flat=True).first()
+        except DatabaseError as error:
+            # The database restarting does not stop a run: ask again at the next check.
+            logger.warning("task %s: cannot read its status (%s); the run goes on", self.key, error)
+            drop_broken_connection()
+            return False
         return status in (TaskStatus.CANCELED, TaskStatus.FAILED)
+
+
+def drop_broken_connection() -> None:
+    """Closes this thread's database connection if it broke, so that its next use opens one."""
+    with contextlib.suppress(DatabaseError):
+        connections["default"].close_if_unusable_or_obsolete()
 
 
 # Inputs
@@ -557,7 +572,13 @@ class LeaseKeeper:
     def _renew(self) -> None:
         try:
             while not self.done.wait(settings.COMPUTE_LEASE_SECONDS / 4):
-                TaskExecution.objects.filter(task_id=self.key, holder=holder_name()).update(heartbeat=timezone.now())
+                try:
+                    TaskExecution.objects.filter(task_id=self.key, holder=holder_name()).update(
+                        heartbeat=timezone.now()
+                    )
+                except DatabaseError as error:  # the database restarting: renew at the next beat
+                    logger.warning("task %s: cannot renew its lease (%s)", self.key, error)
+                    drop_broken_connection()
         finally:
             connections.close_all()
 
