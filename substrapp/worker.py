@@ -201,6 +201,8 @@ def run_task(channel: str, key: str) -> str:
     try:
         with LeaseKeeper(key):
             if not claim(channel, key):
+                if adopt_stored_models(channel, task):
+                    logger.warning("task %s was Done already: adopted the models its last attempt stored", key)
                 return "skipped"
             if taken == TAKEN_OVER:
                 # Its earlier run's worker died: that run may still go on in the container.
@@ -430,19 +432,56 @@ def save_outputs(channel: str, task: ComputeTask, outputs_dir: Path) -> str:
         report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "EXECUTION_ERROR", f"[substra] {error}\n")
         return "failed"
     client = orchestrator_for(channel)
+    # Should the Done's answer never come (the orchestrator away past the client's retries), a
+    # later attempt finds the task Done and adopts these files (`adopt_stored_models`).
+    record = _stored_models_record(task)
+    record.write_text(json.dumps({key: file.name for key, file in stored.items()}))
     try:
         answer = client.complete_task(task.key, models=models, performances=performances)
     except (orchestrator_client.InvalidTransition, orchestrator_client.InvalidRequest):
         _discard_unregistered(client, stored)
+        record.unlink(missing_ok=True)
         raise
     with transaction.atomic():
-        if models:
-            snapshots = [snapshot_of(client.get_model(model["key"])) for model in models]
-            save_snapshots(channel, "ASSET_MODEL", snapshots)
-            for key, file in stored.items():
-                Model.objects.filter(key=key).update(file=file.name)
+        _mirror_models(channel, client, {key: file.name for key, file in stored.items()})
         save_snapshots(channel, "ASSET_COMPUTE_TASK", [snapshot_of(answer)])
+    record.unlink(missing_ok=True)
     return "done"
+
+
+def _stored_models_record(task: ComputeTask) -> Path:
+    return settings.COMPUTE_DIR / "plans" / task.compute_plan_id / "outputs" / f"{task.key}.models.json"
+
+
+def _mirror_models(channel: str, client, files: dict[str, str]) -> None:
+    """The models the ledger registered, in the mirror with the files this organization holds."""
+    if not files:
+        return
+    save_snapshots(channel, "ASSET_MODEL", [snapshot_of(client.get_model(key)) for key in files])
+    for key, name in files.items():
+        Model.objects.filter(key=key).update(file=name)
+
+
+def adopt_stored_models(channel: str, task: ComputeTask) -> list[str]:
+    """A task found Done whose Done's answer was lost: the models it stored are mirrored with
+    their files if the ledger has them, discarded if not. The keys adopted."""
+    record = _stored_models_record(task)
+    try:
+        files = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return []
+    client = orchestrator_for(channel)
+    registered = {}
+    for key, name in files.items():
+        try:
+            client.get_model(key)
+            registered[key] = name
+        except orchestrator_client.NotFound:
+            with contextlib.suppress(Exception):
+                discard(name)
+    _mirror_models(channel, client, registered)
+    record.unlink(missing_ok=True)
+    return sorted(registered)
 
 
 class _MissingOutput(Exception):
