@@ -109,3 +109,15 @@ def test_dates_with_any_offset_python_reads_are_compared_in_utc_or_refused(api):
     assert keys(api, start_date_after="2026-01-09T23:00:00-22:13") == []
     assert keys(api, start_date_after="2026-01-09T11:00:00-22:13") == [late]
     assert refused(api.get("/task/", {"end_date_before": "0001-01-01T00:00:00+23:00"}), "end_date")
+
+
+@pytest.mark.django_db
+def test_plans_are_filtered_by_duration_in_seconds_and_what_has_not_ended_never_matches(api):
+    short = plan("short", started_hours_ago=5, ran_hours=1)
+    long = plan("long", started_hours_ago=5, ran_hours=3)
+    plan("running", started_hours_ago=5)
+
+    assert keys(api, duration_min=3600, ordering="duration") == [short, long]
+    assert keys(api, duration_min=3601) == [long]
+    assert keys(api, duration_max=3600) == [short]
+    assert refused(api.get("/task/", {"duration_max": "an hour"}), "duration_max")

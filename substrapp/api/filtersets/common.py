@@ -19,7 +19,7 @@ from substrapp.models import ComputeTask
 METADATA_TESTS = ("is", "contains", "exists")
 METADATA_SHAPE = 'a JSON list of {"key", "type": "is"|"contains"|"exists", "value"} expected.'
 
-# The run time of a plan or a task, for `ordering=duration`: unset until it has ended.
+# The run time of a plan or a task, for `ordering=duration` and the duration filters.
 DURATION = ExpressionWrapper(F("end_date") - F("start_date"), output_field=DurationField())
 
 
@@ -135,6 +135,28 @@ class DateRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
     field_class = UtcDateTimeRangeField
 
 
+def with_run_time(queryset):
+    """`run_time`: end_date - start_date, null until the row has ended."""
+    return queryset if "run_time" in queryset.query.annotations else queryset.annotate(run_time=DURATION)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 10**9})
+class DurationFilter(django_filters.NumberFilter):
+    """`duration_min`, `duration_max`: seconds from start to end, bounds included, as the web
+    frontend sends them. What has not ended has no duration and never matches."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, lookup_expr: str):
+        super().__init__(lookup_expr=lookup_expr, min_value=0, max_value=10**9)
+
+    def filter(self, queryset, value):
+        if value is None:
+            return queryset
+        bound = datetime.timedelta(seconds=value)
+        return with_run_time(queryset).filter(**{f"run_time__{self.lookup_expr}": bound})
+
+
 class SortingFilter(django_filters.OrderingFilter):
     """`ordering=[-]<field>` among `fields`; then by key, in the same direction. Unset dates come
     last either way, so that a page boundary never moves with them. The field `run_time` is
@@ -144,7 +166,7 @@ class SortingFilter(django_filters.OrderingFilter):
         if not value:
             return queryset
         if any(self.param_map[param.lstrip("-")] == "run_time" for param in value):
-            queryset = queryset.annotate(run_time=DURATION)
+            queryset = with_run_time(queryset)
         descending = value[0].startswith("-")
         order = [self._order_by(param) for param in value]
         return queryset.order_by(*order, "-key" if descending else "key")

@@ -4,6 +4,7 @@ from django.db.models import Q
 from substrapp.api.filtersets.common import (
     ChoiceListFilter,
     DateRangeFilter,
+    DurationFilter,
     ListFilterSet,
     MetadataFilter,
     sorting,
@@ -32,6 +33,8 @@ class ComputePlanFilterSet(ListFilterSet):
     creation_date = DateRangeFilter()
     start_date = DateRangeFilter()
     end_date = DateRangeFilter()
+    duration_min = DurationFilter(lookup_expr="gte")
+    duration_max = DurationFilter(lookup_expr="lte")
     ordering = sorting("creation_date", "start_date", "end_date", "status", "name", "owner", duration="run_time")
 
     class Meta:

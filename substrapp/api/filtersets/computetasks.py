@@ -1,6 +1,7 @@
 from substrapp.api.filtersets.common import (
     ChoiceListFilter,
     DateRangeFilter,
+    DurationFilter,
     IntegerListFilter,
     ListFilter,
     ListFilterSet,
@@ -22,6 +23,8 @@ class TaskFilterSet(ListFilterSet):
     creation_date = DateRangeFilter()
     start_date = DateRangeFilter()
     end_date = DateRangeFilter()
+    duration_min = DurationFilter(lookup_expr="gte")
+    duration_max = DurationFilter(lookup_expr="lte")
     ordering = sorting(
         "creation_date",
         "start_date",
