@@ -24,13 +24,15 @@ class PermissionSerializer(StrictSerializer):
     """The flat form of permissions in requests."""
 
     public = serializers.BooleanField()
-    authorized_ids = serializers.ListField(child=serializers.CharField(max_length=100), max_length=1000)
+    authorized_ids = serializers.ListField(
+        child=serializers.CharField(max_length=limits.ORGANIZATION_MAX), max_length=1000
+    )
 
 
 class AssetRenameSerializer(StrictSerializer):
     """`PUT /<asset>/<key>/`: the SDK sends only the new name."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=limits.NAME_MAX)
 
 
 def refused_as_invalid(check, value, *args):

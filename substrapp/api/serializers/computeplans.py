@@ -5,6 +5,7 @@ import dataclasses
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp.api.fields import IsoDateTimeField
 from substrapp.api.serializers.common import MetadataField
 from substrapp.models import ComputePlan, ComputeTask, TaskCounts
@@ -105,8 +106,8 @@ class NewComputePlanSerializer(serializers.Serializer):
     `bulk_create` and are ignored here."""
 
     key = serializers.UUIDField()
-    name = serializers.CharField(max_length=100)
-    tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, default="")
+    name = serializers.CharField(max_length=limits.NAME_MAX)
+    tag = serializers.CharField(max_length=limits.TAG_MAX, allow_blank=True, allow_null=True, default="")
     metadata = MetadataField(default=dict)
 
     def to_internal_value(self, data):
@@ -120,7 +121,7 @@ class NewComputePlanSerializer(serializers.Serializer):
 
 
 class RenameSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=limits.NAME_MAX)
 
 
 class PerformanceTaskSerializer(serializers.Serializer):

@@ -109,8 +109,8 @@ class NewTaskSerializer(serializers.Serializer):
     key = serializers.UUIDField(format="hex_verbose")
     function_key = serializers.UUIDField(format="hex_verbose")
     compute_plan_key = serializers.UUIDField(format="hex_verbose")
-    worker = serializers.CharField(max_length=100)
-    tag = serializers.CharField(max_length=100, allow_blank=True, allow_null=True, required=False)
+    worker = serializers.CharField(max_length=limits.ORGANIZATION_MAX)
+    tag = serializers.CharField(max_length=limits.TAG_MAX, allow_blank=True, allow_null=True, required=False)
     metadata = MetadataField(required=False)
     rank = serializers.IntegerField(allow_null=True, required=False)
     # The SDK sends `null` for a spec's inputs or outputs left as None: none.

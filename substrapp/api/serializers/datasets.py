@@ -4,6 +4,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp.api.fields import FileReferenceField, IsoDateTimeField
 from substrapp.api.serializers.common import MetadataField, PermissionSerializer, StrictSerializer
 from substrapp.models import DataManager, DataSample
@@ -44,11 +45,11 @@ class DataManagerSerializer(serializers.ModelSerializer):
 class DatasetSpecSerializer(StrictSerializer):
     """The `json` part of `POST /data_manager/`."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=limits.NAME_MAX)
     permissions = PermissionSerializer()
     logs_permission = PermissionSerializer(required=False)
     metadata = MetadataField(required=False)
-    type = serializers.CharField(max_length=30, required=False)
+    type = serializers.CharField(max_length=limits.TYPE_MAX, required=False)
 
 
 class DataSampleSerializer(serializers.ModelSerializer):

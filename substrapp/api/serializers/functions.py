@@ -3,6 +3,7 @@ that registers one."""
 
 from rest_framework import serializers
 
+from orchestrator_client import limits
 from substrapp.api.fields import FileReferenceField, IsoDateTimeField
 from substrapp.api.serializers.common import (
     IdentifierDictField,
@@ -54,7 +55,7 @@ class FunctionOutputSerializer(StrictSerializer):
 class FunctionSpecSerializer(StrictSerializer):
     """The `json` part of `POST /function/`."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=limits.NAME_MAX)
     permissions = PermissionSerializer()
     metadata = MetadataField(required=False)
     inputs = IdentifierDictField(child=FunctionInputSerializer())
