@@ -577,7 +577,9 @@ def take_lease(task: ComputeTask) -> str:
         )
         if created:
             return TAKEN
-        if lease_alive(row):
+        # A lease this very process holds is its own earlier attempt's, which ended without
+        # releasing it (the database was away): a Celery process runs one task at a time.
+        if lease_alive(row) and row.holder != holder_name():
             return ""
         outcome = TAKEN_OVER if row.holder else TAKEN
         row.holder, row.ran_on, row.heartbeat, row.attempts = holder_name(), holder_name(), now, row.attempts + 1
