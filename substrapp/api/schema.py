@@ -47,3 +47,26 @@ class AutoSchema(openapi.AutoSchema):
     def _serves_a_file(self) -> bool:
         # The file routes, and only they, also accept other organizations (FILE_ROUTE).
         return any(isinstance(auth, PeerAuthentication) for auth in self.view.get_authenticators())
+
+
+def multipart(spec: str, **files: str) -> dict:
+    """The schema of a registration's multipart body: the `json` field (`spec`) and named files."""
+    properties = {"json": {"type": "string", "description": spec}}
+    properties |= {name: {"type": "string", "format": "binary", "description": text} for name, text in files.items()}
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+DATASET_UPLOAD = multipart(
+    "The dataset as JSON: name, type, permissions, logs_permission, metadata.",
+    data_opener="The opener, a Python file.",
+    description="Markdown.",
+)
+FUNCTION_UPLOAD = multipart(
+    "The function as JSON: name, permissions, metadata, inputs, outputs.",
+    file="A tar.gz or zip archive with a Dockerfile.",
+    description="Markdown.",
+)
+SAMPLES_UPLOAD = multipart('JSON: {"data_manager_keys": [...]}.') | {
+    # One archive per sample, each under a name of the client's choosing.
+    "additionalProperties": {"type": "string", "format": "binary"},
+}

@@ -14,6 +14,7 @@ from substrapp import registration
 from substrapp.addresses import public_url
 from substrapp.api.filtersets.datasets import DataManagerFilterSet, DataSampleFilterSet
 from substrapp.api.permissions import IsChannelMember
+from substrapp.api.schema import DATASET_UPLOAD, SAMPLES_UPLOAD
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.common import AssetRenameSerializer, DetailSerializer
 from substrapp.api.serializers.datasets import (
@@ -80,7 +81,7 @@ class DataManagerViewSet(
     lookup_field = "key"
     lookup_value_regex = KEY_PATTERN
 
-    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: DataManagerSerializer})
+    @extend_schema(request={"multipart/form-data": DATASET_UPLOAD}, responses={201: DataManagerSerializer})
     def create(self, request):
         dataset = registration.register_dataset(
             channel_of(request.user),
@@ -129,7 +130,7 @@ class DataSampleViewSet(
     lookup_value_regex = KEY_PATTERN
 
     @extend_schema(
-        request={"multipart/form-data": OpenApiTypes.OBJECT, "application/json": ServerSamplesSpecSerializer},
+        request={"multipart/form-data": SAMPLES_UPLOAD, "application/json": ServerSamplesSpecSerializer},
         responses={201: CreatedKeySerializer(many=True)},
     )
     def create(self, request):

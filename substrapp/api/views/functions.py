@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from substrapp import registration
 from substrapp.api.filtersets.functions import FunctionFilterSet
+from substrapp.api.schema import FUNCTION_UPLOAD
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.common import AssetRenameSerializer
 from substrapp.api.serializers.functions import FunctionSerializer, FunctionSpecSerializer
@@ -28,7 +29,7 @@ class FunctionViewSet(
     lookup_field = "key"
     lookup_value_regex = KEY_PATTERN
 
-    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: FunctionSerializer})
+    @extend_schema(request={"multipart/form-data": FUNCTION_UPLOAD}, responses={201: FunctionSerializer})
     def create(self, request):
         function = registration.register_function(
             channel_of(request.user),
