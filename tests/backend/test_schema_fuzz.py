@@ -3,14 +3,15 @@ declares (filters included) and sends them, with an admin's token, to a live bac
 orchestrator is real. No answer may be a 5xx, and every answer must be what the schema says: a
 declared status, the declared content type, a body of the declared shape.
 
-The backend holds a dataset, samples, functions, plans and tasks done, failed (with logs) and not
-started (dates null), a model and a performance, so lists and reads answer real rows: each
-operation is fuzzed with generated keys and again with the key of each asset that exists, with data
-the schema allows and data it does not. Bounded to stay quick on two cores: a few examples per
-operation and mode, no shrinking (about 650 requests in 45 s here). Lone surrogates and deep JSON
-are sent by hand in test_storable_input.py."""
+The backend holds datasets and functions (one of each registered here, its files served here),
+samples, plans, tasks done, failed (with logs) and not started (dates null), a model and a
+performance, so lists and reads answer real rows: each operation is fuzzed with generated keys and
+again with the key of each asset that exists, with data the schema allows and data it does not.
+Bounded to stay quick on two cores: a few examples per operation and mode, no shrinking (about 700
+requests in 50 s here). Lone surrogates and deep JSON are sent by hand in test_storable_input.py."""
 
 import collections
+import json
 import time
 
 import pytest
@@ -33,6 +34,7 @@ from substrapp.models import FailureReport, Model
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.conftest import client_of, make_user
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
+from tests.backend.registering import tar_gz_of, upload
 from tests.conftest import ORG1, ORG2
 from tests.orchestrator.conftest import ADDRESS, World, new_key
 
@@ -107,12 +109,46 @@ def assets(network, admin_api) -> dict[str, list[str]]:
     )
     return {
         "compute_plan": [done_plan, failed_plan],
+        "data_manager": [world.data_manager, registered_here(admin_api, "/data_manager/", DATASET)],
+        "function": [world.train, registered_here(admin_api, "/function/", FUNCTION)],
+        "data_sample": world.samples[:1],
         "task": [train["key"], evaluate["key"], failed["key"], waiting["key"]],
         "model": list(Model.objects.values_list("key", flat=True)),
-        "data_manager": [world.data_manager],
-        "data_sample": world.samples[:1],
-        "function": [world.train],
     }
+
+
+DATASET = {
+    "json": json.dumps(
+        {
+            "name": "registered here",
+            "type": "csv",
+            "permissions": {"public": True, "authorized_ids": []},
+            "logs_permission": {"public": True, "authorized_ids": []},
+        }
+    ),
+    "data_opener": ("opener.py", b"import substratools as tools\n"),
+    "description": ("description.md", "# Données\n".encode()),
+}
+FUNCTION = {
+    "json": json.dumps(
+        {
+            "name": "registered here",
+            "permissions": {"public": True, "authorized_ids": []},
+            "inputs": {},
+            "outputs": {"model": {"kind": "ASSET_MODEL", "multiple": False}},
+        }
+    ),
+    "file": ("function.tar.gz", tar_gz_of({"Dockerfile": b"FROM python:3.11\n"})),
+    "description": ("description.md", b"# Fonction\n"),
+}
+
+
+def registered_here(api, path, form) -> str:
+    """An asset registered through this backend: its files are here, and served."""
+    parts = {name: upload(*value) if isinstance(value, tuple) else value for name, value in form.items()}
+    answer = api.post(path, parts, format="multipart")
+    assert answer.status_code == 201, answer.json()
+    return answer.json()["key"]
 
 
 def new_plan(api) -> str:
