@@ -502,7 +502,8 @@ def sdk(live_server, backend, tmp_path):
 
 
 def test_the_sdk_gets_a_clear_error_for_a_nul_in_metadata_and_nothing_is_stored(sdk, backend, ledger, tmp_path):
-    """(The SDK cannot send an unpaired surrogate: its pydantic specs turn one into U+FFFD.)"""
+    """(The SDK cannot send an unpaired surrogate: its pydantic specs turn one in a key into U+FFFD
+    and fail to serialize one in a value, before sending; raw HTTP tests send them.)"""
     files = write_folder(tmp_path / "files", {"opener.py": b"import substratools\n", "description.md": b"# d\n"})
     ledger.mark()
     with pytest.raises(exceptions.InvalidRequest) as refused:
