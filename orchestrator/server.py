@@ -359,7 +359,10 @@ def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes
     server.start()
     log.info("orchestrator listening on port %d, channels %s", port, sorted(channels.members))
     if port_file:
-        Path(port_file).write_text(str(port))
+        # Written whole, then renamed into place: a reader polling for the file never sees it empty.
+        draft = Path(f"{port_file}.part")
+        draft.write_text(str(port))
+        draft.replace(port_file)
 
     def stop(signum, frame):
         log.info("stopping: finishing calls in progress for up to %ss", STOP_GRACE_S)
