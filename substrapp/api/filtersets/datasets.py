@@ -32,10 +32,8 @@ class DataSampleFilterSet(UsedByTasksFilterSet):
 
     dataset_key = ListFilter(field_name="data_managers__key", distinct=True)
     ordering = sorting("creation_date", "owner")
+    permissions = None  # samples carry no permissions; the SDK does not send this one for them
 
     class Meta:
         model = DataSample
         fields = []
-
-    def filter_permissions(self, queryset, name, value):
-        return queryset  # samples carry no permissions; the SDK does not send this one for them
