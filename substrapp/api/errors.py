@@ -4,12 +4,14 @@
 
 plus `errors` ({field: [messages]}) on validation errors and `key` on conflicts. Statuses are the
 ones the SDK maps (docs/sdk-contract.md §3): 400, 401, 403, 404, 409, 413; 503 when the
-orchestrator cannot be reached. Orchestrator errors that reach a view are translated here.
+orchestrator or this organization's database cannot be reached. Orchestrator errors that reach a
+view are translated here.
 """
 
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -63,6 +65,12 @@ class BadGateway(ApiError):
     default_code = "file_elsewhere"
 
 
+class DatabaseUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "This organization's database cannot be reached; try again later."
+    default_code = "database_unavailable"
+
+
 class OrchestratorUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The orchestrator cannot be reached; try again later."
@@ -114,6 +122,10 @@ def _as_api_exception(exc):
         return exceptions.NotFound(str(exc))
     if isinstance(exc, orchestrator_client.Unavailable):
         return OrchestratorUnavailable()
+    # A lost or refused connection (PostgreSQL restarting) is temporary: a 503, not a 500.
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc)
+        return DatabaseUnavailable()
     if isinstance(exc, orchestrator_client.OrchestratorError):
         return _from_orchestrator(exc)
     return exc

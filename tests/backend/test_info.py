@@ -117,3 +117,22 @@ def test_health_is_a_503_when_the_database_does_not_answer(client, monkeypatch):
     monkeypatch.setattr(connection, "cursor", broken_cursor)
 
     assert client.get("/health/").status_code == 503
+
+
+@pytest.mark.django_db
+def test_a_request_that_meets_a_lost_database_connection_is_a_503_in_the_one_error_shape(user, monkeypatch):
+    from django.db import OperationalError, connection
+
+    client = client_of(user)
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/organization/", **SDK_HEADERS)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "This organization's database cannot be reached; try again later.",
+        "code": "database_unavailable",
+    }
