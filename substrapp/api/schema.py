@@ -31,18 +31,18 @@ class AutoSchema(openapi.AutoSchema):
         return super()._get_paginator() if self.method == "GET" else None
 
     def _error_statuses(self) -> list[int]:
-        """400: any request can be malformed (query, path or body). The rest by what the route does."""
-        statuses = [400]
+        """400: any request can be malformed (query, path or body); 503: any route needs the
+        database (and writes the orchestrator). The rest by what the route does."""
+        statuses = [400, 503]
         if all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             return statuses  # the login
         # 404: an unknown key in the path, an unknown id (a token), a page past the last one.
         statuses += [401, 403, 404]
         if self.method != "GET":
-            # Registrations conflict with what exists, carry files, and go through the orchestrator.
-            statuses += [409, 413, 503]
+            statuses += [409, 413]  # registrations conflict with what exists, and carry files
         elif self._serves_a_file():
             statuses.append(502)  # fetched from the organization that holds it
-        return statuses
+        return sorted(statuses)
 
     def _serves_a_file(self) -> bool:
         # The file routes, and only they, also accept other organizations (FILE_ROUTE).
