@@ -15,12 +15,14 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import substra
+from substra.sdk.schemas import ComputePlanSpec
 
 from devnet import network as devnet
 from devnet import postgres as devnet_postgres
@@ -103,6 +105,42 @@ def start_plan(net: FaultNetwork, rounds: int = ROUNDS, name: str = "faults") ->
     return workflow.submit_plan(net.clients[ORG1], net.assets, rounds, name=name)
 
 
+def plan_spec(net: FaultNetwork, rounds: int = ROUNDS, name: str = "faults"):
+    """A FedAvg plan's spec: sent twice, it is the same plan (same keys)."""
+    return ComputePlanSpec(name=name, tasks=workflow.fedavg_tasks(net.assets, rounds), metadata={"rounds": str(rounds)})
+
+
+def first_tasks(spec) -> set:
+    """The keys of the spec's tasks without parents: once they end, the plan runs."""
+    return {task.task_id for task in spec.tasks if not any(ref.parent_task_key for ref in task.inputs)}
+
+
+def submit_in_background(net: FaultNetwork, spec, delay: float = 0.0) -> threading.Thread:
+    """Sends `spec` from a thread, as a user would, ignoring how it ends: the caller kills
+    something meanwhile."""
+
+    def submit():
+        time.sleep(delay)
+        with contextlib.suppress(Exception):
+            net.clients[ORG1].add_compute_plan(spec)
+
+    thread = threading.Thread(target=submit, daemon=True)
+    thread.start()
+    return thread
+
+
+def submit_until_accepted(net: FaultNetwork, spec, timeout: float = 60.0) -> str:
+    """Sends `spec` again until the backend accepts it (it may still be starting); its key."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return net.clients[ORG1].add_compute_plan(spec).key
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def tasks_of(net: FaultNetwork, plan_key: str, org: str = ORG1) -> list:
     return net.clients[org].list_task(filters={"compute_plan_key": [plan_key]})
 
@@ -163,7 +201,8 @@ def to_do_on(org: str):
 
 
 def wait_for_plan(net: FaultNetwork, plan_key: str, timeout: float = 240.0):
-    return net.clients[ORG1].wait_compute_plan(plan_key, timeout=timeout, polling_period=0.5)
+    """The plan once it has ended, Done or not."""
+    return net.clients[ORG1].wait_compute_plan(plan_key, timeout=timeout, polling_period=0.5, raise_on_failure=False)
 
 
 def recovery_seconds(net: FaultNetwork, plan_key: str, pending: set, since: float, limit=RECOVERY_LIMIT_SECONDS):
@@ -196,7 +235,9 @@ def check_plan_done(net: FaultNetwork, plan_key: str, timeout: float = 240.0) ->
     wait_no_containers(net, plan_key)
 
 
-def check_no_duplicates(net: FaultNetwork, plan_key: str) -> None:
+def check_no_duplicates(net: FaultNetwork, plan_key: str, complete: bool = True) -> None:
+    """One model per model output of the plan's tasks, and (when the plan is `complete`) one
+    performance per evaluation of the reference run."""
     with psycopg.connect(net.orchestrator_database) as database:
         models = database.execute(
             "SELECT m.compute_task_id, m.identifier, count(*) FROM orchestrator_model m "
@@ -209,9 +250,10 @@ def check_no_duplicates(net: FaultNetwork, plan_key: str) -> None:
             "ON t.key = p.compute_task_id WHERE t.compute_plan_id = %s",
             [plan_key],
         ).fetchone()[0]
-    assert models, f"plan {plan_key} has no model"
     assert [row for row in models if row[2] != 1] == [], "an output has several models"
-    assert performances == len(net.reference), "evaluations and performances differ in number"
+    if complete:
+        assert models, f"plan {plan_key} has no model"
+        assert performances == len(net.reference), "evaluations and performances differ in number"
 
 
 def wait_no_containers(net: FaultNetwork, plan_key: str, timeout: float = 20.0) -> None:
@@ -220,6 +262,31 @@ def wait_no_containers(net: FaultNetwork, plan_key: str, timeout: float = 20.0) 
         names = [container.name for container in containers]
         assert time.monotonic() < deadline, f"containers of ended plan {plan_key} remain: {names}"
         time.sleep(0.5)
+
+
+def runs_per_task(net: FaultNetwork, plan_key: str) -> dict[str, int]:
+    """{task key: how many times a worker took it (its lease's attempts)}, over every
+    organization's backend."""
+    runs = {}
+    for org in net.orgs:
+        with psycopg.connect(net.environment(org)["BACKEND_DATABASE_URL"]) as database:
+            runs.update(
+                database.execute(
+                    "SELECT task_id, attempts FROM substrapp_taskexecution WHERE compute_plan_key = %s", [plan_key]
+                ).fetchall()
+            )
+    return runs
+
+
+def wait_for_container(net: FaultNetwork, plan_key: str, org: str, timeout: float = 60.0):
+    """The container of the plan on `org`, once it runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [c for c in plan_containers(net, plan_key) if c.labels.get("substra.org") == org]
+        if running and running[0].status == "running":
+            return running[0]
+        assert time.monotonic() < deadline, f"no container of plan {plan_key} on {org}"
+        time.sleep(0.1)
 
 
 def plan_containers(net: FaultNetwork, plan_key: str) -> list:
@@ -278,14 +345,7 @@ def restart(net: FaultNetwork, name: str) -> float:
         _start_orchestrator(net)
         return started
     org, kind = name.rsplit("-", 1)
-    if kind in ("worker", "consumer"):
-        devnet.start_process(net.state_dir, org, kind)
-    elif kind == "backend":
-        port = net.orgs[org]["url"].rsplit(":", 1)[1]
-        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-        devnet._spawn(net.state_dir, devnet.Record(net.state_dir), name, command, net.environment(org))
-    else:
-        raise ValueError(f"no such devnet process: {name}")
+    devnet.start_process(net.state_dir, org, kind)  # worker, consumer or backend
     return started
 
 
@@ -302,6 +362,7 @@ def _start_orchestrator(net: FaultNetwork) -> None:
         "ORCHESTRATOR_TLS_KEY": str(folder / "server.key"),
         "ORCHESTRATOR_TLS_CLIENT_CA": str(folder / "ca.pem"),
         "PYTHONPATH": str(devnet.REPO),
+        "ORCHESTRATOR_THREADS": os.environ.get("DEVNET_ORCHESTRATOR_THREADS", str(devnet.ORCHESTRATOR_THREADS)),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     port_file = folder / f"port-{time.monotonic_ns()}"

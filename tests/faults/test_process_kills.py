@@ -3,6 +3,8 @@ of the orchestrator, then a restart as an operator would do it: the plan ends Do
 undisturbed run's accuracies, nothing duplicated, nothing stuck, no container left, and the
 tasks that were pending when the process died end within 30 s of its restart."""
 
+import time
+
 from tests.faults import faultnet
 from tests.faults.faultnet import ORG1, ORG2, executing_on, executing_only_on, to_do_on
 
@@ -39,3 +41,96 @@ def test_an_event_consumer_killed_right_after_a_to_do_commit_loses_no_task(fault
     faultnet.recovery_seconds(net, plan_key, moment.pending, since=restarted)
     faultnet.check_plan_done(net, plan_key)
     assert "reconciliation" in net.log(f"{ORG2}-worker")
+
+
+def test_a_worker_killed_right_after_its_task_became_to_do_leaves_the_plan_done(fault_network):
+    net = fault_network
+    plan_key = faultnet.start_plan(net, name="worker killed mid-hand-over")
+    faultnet.wait_until(net, plan_key, executing_only_on(ORG1))
+    moment = faultnet.wait_until(net, plan_key, to_do_on(ORG2), poll=0.02)
+
+    faultnet.kill(net, f"{ORG2}-worker")
+    restarted = faultnet.restart(net, f"{ORG2}-worker")
+
+    faultnet.recovery_seconds(net, plan_key, moment.pending, since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+
+
+def test_the_orchestrator_killed_mid_task_and_restarted_leaves_the_plan_done_with_no_task_run_twice(fault_network):
+    net = fault_network
+    plan_key = faultnet.start_plan(net, name="orchestrator killed mid-task")
+    moment = faultnet.wait_until(net, plan_key, executing_on(ORG2, min_done=1))
+
+    faultnet.kill(net, "orchestrator")
+    restarted = faultnet.restart(net, "orchestrator")
+
+    faultnet.recovery_seconds(net, plan_key, moment.pending, since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+    runs = faultnet.runs_per_task(net, plan_key)
+    assert len(runs) == 5 * faultnet.ROUNDS
+    assert {key: count for key, count in runs.items() if count != 1} == {}, "tasks ran twice"
+
+
+def test_the_orchestrator_killed_mid_registration_leaves_a_plan_the_sdk_completes(fault_network):
+    """The SDK's call fails with the orchestrator away; sent again once it is back, the same
+    plan (same keys) registers whole, once, and runs to the undisturbed results."""
+    net = fault_network
+    spec = faultnet.plan_spec(net, name="orchestrator killed mid-registration")
+    submitting = faultnet.submit_in_background(net, spec)
+    time.sleep(0.05)  # the SDK's calls under way
+    faultnet.kill(net, "orchestrator")
+    restarted = faultnet.restart(net, "orchestrator")
+    submitting.join(60)  # the SDK's call ends one way or another; the user sends the plan again
+
+    plan_key = faultnet.submit_until_accepted(net, spec)
+
+    faultnet.recovery_seconds(net, plan_key, faultnet.first_tasks(spec), since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+
+
+def test_a_backend_killed_mid_registration_leaves_a_plan_the_sdk_completes(fault_network):
+    net = fault_network
+    spec = faultnet.plan_spec(net, name="backend killed mid-registration")
+    submitting = faultnet.submit_in_background(net, spec)
+    time.sleep(0.05)  # the SDK's calls under way
+    faultnet.kill(net, f"{ORG1}-backend")
+    restarted = faultnet.restart(net, f"{ORG1}-backend")
+    submitting.join(60)
+
+    plan_key = faultnet.submit_until_accepted(net, spec)
+
+    faultnet.recovery_seconds(net, plan_key, faultnet.first_tasks(spec), since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+
+
+def test_a_backend_killed_mid_task_leaves_the_plan_done(fault_network):
+    """MyOrg2MSP's backend serves its models to the aggregator: killed while MyOrg2MSP trains."""
+    net = fault_network
+    plan_key = faultnet.start_plan(net, name="backend killed mid-task")
+    moment = faultnet.wait_until(net, plan_key, executing_on(ORG2, min_done=1))
+
+    faultnet.kill(net, f"{ORG2}-backend")
+    restarted = faultnet.restart(net, f"{ORG2}-backend")
+
+    faultnet.recovery_seconds(net, plan_key, moment.pending, since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+
+
+def test_a_task_container_killed_mid_task_fails_the_task_with_the_reason_and_leaves_nothing(fault_network):
+    net = fault_network
+    plan_key = faultnet.start_plan(net, name="task container killed")
+    faultnet.wait_until(net, plan_key, executing_on(ORG2, min_done=1))
+    container = faultnet.wait_for_container(net, plan_key, ORG2)
+
+    container.kill()
+    killed = time.monotonic()
+
+    plan = faultnet.wait_for_plan(net, plan_key)
+    assert str(plan.status.value) == "PLAN_STATUS_FAILED"
+    [failed] = [task for task in faultnet.tasks_of(net, plan_key) if faultnet.status_of(task) == "STATUS_FAILED"]
+    assert str(failed.error_type.value) == "INTERNAL_ERROR"
+    assert "the task's container was killed (SIGKILL) while the function ran" in net.clients[ORG2].get_logs(failed.key)
+    assert all(faultnet.status_of(task) in faultnet.TERMINAL for task in faultnet.tasks_of(net, plan_key))
+    faultnet.check_no_duplicates(net, plan_key, complete=False)
+    faultnet.wait_no_containers(net, plan_key)
+    print(f"\n[faults] plan {plan_key[:8]}: failed {time.monotonic() - killed:.1f} s after its container was killed")
