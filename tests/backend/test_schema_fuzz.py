@@ -47,7 +47,7 @@ EXAMPLES = 6  # per operation, mode and kind of key
 def no_server_fault(ctx, response, case):
     """No 5xx but those the schema declares, for faults elsewhere: 502 when the organization that
     holds a file fails to give it (here, another organization this backend has no credentials
-    for), 503 when the orchestrator cannot be reached."""
+    for), 503 when the database or the orchestrator cannot be reached."""
     if response.status_code >= 500 and str(response.status_code) not in case.operation.definition.raw["responses"]:
         raise ServerError(operation=case.operation.label, status_code=response.status_code)
 
