@@ -29,7 +29,7 @@ class RequestSizeLimitMiddleware:
 
 
 class StorableInputMiddleware:
-    """The one place where every request's path, query parameters and JSON body are checked
+    """The one place where every request's path, cookies, query parameters and body are checked
     against what the platform stores (orchestrator_client.limits), before any view, filter or
     parser sees them: a NUL, an unpaired surrogate, an over-long value or a JSON body nested too
     deep is a 400 in the API's error shape, not a database error further down."""
@@ -49,6 +49,9 @@ class StorableInputMiddleware:
 
 def check_request(request) -> None:
     limits.check_text(request.path_info, "the path", limits.PATH_MAX)
+    for name, value in request.COOKIES.items():  # a quoted cookie value decodes octal escapes such as \000
+        limits.check_text(name, "a cookie's name", limits.NAME_MAX)
+        limits.check_text(value, f"cookie {name}", limits.QUERY_VALUE_MAX)
     for name, values in request.GET.lists():
         limits.check_text(name, "a query parameter's name", limits.NAME_MAX)
         for value in values:

@@ -12,6 +12,7 @@ from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
+from orchestrator_client import limits
 from substrapp.models import IncomingPeer, OutgoingPeer
 
 
@@ -72,6 +73,11 @@ class PeerAuthentication(BasicAuthentication):
     www_authenticate_realm = "peers"
 
     def authenticate_credentials(self, userid, password, request=None):
+        try:  # the credentials come base64-encoded, past the checks of StorableInputMiddleware
+            limits.check_organization(userid, "peer id")
+            limits.check_text(password, "peer password", limits.PASSWORD_MAX)
+        except limits.Refused:
+            raise AuthenticationFailed("Invalid peer credentials.", code="invalid_credentials") from None
         peer = authenticate_peer(userid, password)
         if peer is None:
             raise AuthenticationFailed("Invalid peer credentials.", code="invalid_credentials")

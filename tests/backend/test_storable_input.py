@@ -7,6 +7,7 @@ A real orchestrator (a module's own), this backend as org 1 over PostgreSQL, DRF
 HTTP (bodies written by hand, so that lone surrogates travel as JSON escapes), and the real
 substra SDK on a live server where it can send the value."""
 
+import base64
 import json
 import uuid
 from urllib.parse import quote
@@ -390,6 +391,22 @@ def test_a_form_encoded_body_with_a_bad_value_is_refused(api, ledger, bad):
 
     assert_refused(response, codes | {"invalid", "invalid_key"})
     assert ledger.mark() == []
+
+
+def test_peer_credentials_with_a_nul_are_invalid_credentials_not_a_server_error(backend):
+    from rest_framework.test import APIClient
+
+    basic = base64.b64encode(f"{ORG2}\x00:password".encode()).decode()
+    response = APIClient().get(f"/data_manager/{new_key()}/opener/", HTTP_AUTHORIZATION=f"Basic {basic}")
+
+    assert response.status_code == 401, response.content
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def test_a_cookie_with_a_nul_is_refused_not_a_server_error(api):
+    """A quoted cookie value decodes octal escapes: `"\\000"` is a NUL for the session lookup."""
+    api.cookies["sessionid"] = "abcdefgh\x00ijkl"
+    assert_refused(api.get("/data_manager/"), {"invalid_text"})
 
 
 # Filters and path segments
