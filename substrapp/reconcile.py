@@ -56,12 +56,18 @@ class Reconciler:
         except Exception as error:  # the broker is away: nothing could be queued anyway
             logger.warning("reconciliation skipped: the broker does not answer (%s)", error)
             return {}
-        done = {
-            "tasks": self._requeue_tasks(queued),
-            "builds": self._requeue_builds(queued | in_flight),
-            "plans": clean_ended_plans(),
-            "transient_models": collect_ended_plans_transient_models(),
+        steps = {
+            "tasks": lambda: self._requeue_tasks(queued),
+            "builds": lambda: self._requeue_builds(queued | in_flight),
+            "plans": clean_ended_plans,
+            "transient_models": collect_ended_plans_transient_models,
         }
+        done = {}
+        for kind, step in steps.items():
+            try:  # one step failing (the engine away, say) does not hold the others back
+                done[kind] = step()
+            except Exception:
+                logger.exception("reconciliation of %s failed", kind)
         done = {kind: keys for kind, keys in done.items() if keys}
         if done:
             logger.warning("reconciliation: %s", json.dumps(done))
