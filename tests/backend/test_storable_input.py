@@ -157,12 +157,18 @@ def test_a_multipart_json_field_nested_too_deep_is_refused(api, backend, ledger,
     assert ledger.mark() == [] and backend.stored_files() == []
 
 
-def test_a_multipart_json_field_sent_as_a_file_is_refused(api, backend, ledger):
+@pytest.mark.parametrize("path", ["/data_manager/", "/function/", "/data_sample/"])
+def test_a_multipart_json_field_sent_as_a_file_is_refused(api, backend, ledger, path):
     ledger.mark()
-    form = dataset_form("")
-    form["json"] = upload("spec.json", json.dumps(dataset_spec()).encode())
+    if path == "/data_manager/":
+        form = dataset_form("")
+    elif path == "/function/":
+        form = function_form("")
+    else:
+        form = {"sample": zip_of({"x": b"1"})}
+    form["json"] = upload("spec.json", b'{"name": "x"}')
 
-    response = api.post("/data_manager/", form)
+    response = api.post(path, form)
 
     assert_refused(response, {"json_as_file"})
     assert ledger.mark() == [] and backend.stored_files() == []
