@@ -553,9 +553,11 @@ def test_the_sdk_gets_a_clear_error_for_a_nul_in_a_list_filter(sdk):
             listing(filters={"key": [NUL]})
 
 
-def test_the_sdk_registers_a_plan_with_metadata_left_to_none(sdk):
-    key = sdk.add_compute_plan(schemas.ComputePlanSpec(key=new_key(), name="plan", metadata=None)).key
-    assert sdk.get_compute_plan(key).metadata == {}
+def test_the_sdk_registers_a_plan_with_metadata_tag_and_tasks_set_to_none(sdk):
+    spec = schemas.ComputePlanSpec(key=new_key(), name="plan", metadata=None, tag=None, tasks=None)
+    key = sdk.add_compute_plan(spec).key
+    plan = sdk.get_compute_plan(key)
+    assert (plan.metadata, plan.tag) == ({}, "")
 
 
 # After all that, the channel still flows
