@@ -100,6 +100,13 @@ def check_address(value, field: str = "address", required: bool = True) -> str:
     return check_text(value, field, ADDRESS_MAX, required=required)
 
 
+def check_finite(value, field: str = "number") -> float:
+    """A number JSON (and jsonb) can carry: not NaN, not infinite."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise Refused(INVALID_JSON, f"{field} is not a finite number")
+    return value
+
+
 def check_metadata(metadata, field: str = "metadata") -> dict:
     """Metadata: at most METADATA_MAX_ENTRIES text entries; keys not empty and without '__' (the
     metadata filters use it as a separator), both of bounded length. `None` is no metadata."""

@@ -2,7 +2,6 @@
 
 import functools
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +65,7 @@ check_organization = refusing(limits.check_organization)
 check_address = refusing(limits.check_address)
 check_checksum = refusing(limits.check_checksum)
 check_metadata = refusing(limits.check_metadata)
+check_finite = refusing(limits.check_finite)  # the snapshots are JSON, which has no NaN or infinity
 
 
 def check_key(key: str, what: str = "key") -> str:
@@ -101,13 +101,6 @@ def check_addressable(addressable, what: str) -> tuple[str, str]:
 
 def check_organizations(org_ids, what: str) -> list[str]:
     return [check_organization(org_id, what) for org_id in org_ids]
-
-
-def check_finite(value: float, what: str) -> float:
-    """A number the snapshots can carry: JSON (and jsonb) has no NaN or infinity."""
-    if not math.isfinite(value):
-        raise OrchestratorError(limits.INVALID_JSON, f"{what} is not a finite number")
-    return value
 
 
 def new_permission(permission, owner: str, known_orgs: set[str]) -> dict:
