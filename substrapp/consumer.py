@@ -177,9 +177,14 @@ def report_stall(channel: str, error: Exception, delay: float) -> None:
         "(the log above has the details); `manage.py consumer_status` shows the state.",
         channel, position, reason, delay, exc_info=error,
     )  # fmt: skip
+    record_stall(cursor, position, reason)
+
+
+def record_stall(cursor: ChannelCursor, position: int, reason: str) -> None:
+    """On the cursor, for /health/ and `consumer_status`; `since` stays that of the first try."""
     since = cursor.stalled_since if cursor.stalled_position == position else timezone.now()
-    with contextlib.suppress(DatabaseError):  # the log above said it already
-        ChannelCursor.objects.filter(channel=channel).update(
+    with contextlib.suppress(DatabaseError):  # the log said it already
+        ChannelCursor.objects.filter(channel=cursor.channel).update(
             stalled_position=position, stalled_error=reason[:STALL_ERROR_LENGTH], stalled_since=since
         )
 
@@ -196,6 +201,7 @@ def report_broken_chain(channel: str, error: ChainBroken) -> None:
         cursor.position,
         cursor.hash,
     )
+    record_stall(cursor, cursor.position + 1, f"CHAIN BROKEN: {error}")
 
 
 def consume_channels(channels: list[str], *, stop: threading.Event, stop_when_idle: bool = False) -> dict:

@@ -347,6 +347,8 @@ def test_a_broken_chain_stops_the_channel_before_the_tampered_event(tamperable, 
 
     assert [ComputePlan.objects.filter(key=plan).exists() for plan in plans] == [True, False, False]
     assert cursor()["position"] == head - 2
+    stalled = ChannelCursor.objects.get(channel=CHANNEL)  # visible in /health/ and consumer_status
+    assert (stalled.stalled_position, stalled.stalled_error[:12]) == (head - 1, "CHAIN BROKEN")
     assert any(
         record.levelname == "CRITICAL" and "CHAIN BROKEN in channel mychannel" in record.message
         for record in caplog.records
