@@ -199,3 +199,15 @@ def test_numbers_json_cannot_carry_are_refused(constant):
     with pytest.raises(limits.Refused) as refused:
         limits.loads(constant)
     assert refused.value.code == limits.INVALID_JSON
+
+
+@PROPERTIES
+@given(value=st.floats() | st.integers())
+def test_a_number_is_accepted_exactly_when_json_can_carry_it(postgres, value):
+    try:
+        limits.check_finite(value, "value")
+    except limits.Refused as refused:
+        assert refused.code == limits.INVALID_JSON and not math.isfinite(value)
+        return
+    assert math.isfinite(value)
+    assert same_json(stored_and_read_back(postgres, document=[value])[1], [value])
