@@ -2,6 +2,9 @@
 detached processes whose pids are kept in `DIR/processes.json`, so that another process (`down`)
 stops them. `python -m devnet up|down` drives it (devnet/__main__.py).
 
+Each backend API runs under gunicorn with the image's config (docker/gunicorn.conf.py), bounded
+processes, threads and database connections, as in production (API_PROCESSES, API_THREADS).
+
 Embedded (default): SQLite files and filesystem storage under DIR. `services=True`: a fresh
 PostgreSQL database per component (devnet/postgres.py) and a SeaweedFS S3 server (devnet/s3.py).
 """
