@@ -16,6 +16,7 @@ import pytest
 import substra
 from substra.sdk import exceptions, schemas
 
+from orchestrator_client import limits
 from substrapp.consumer import consume
 from substrapp.mirror import save_snapshots, snapshot_of
 from substrapp.models import ComputePlan
@@ -573,3 +574,43 @@ def test_after_every_refusal_the_consumer_applies_every_event_of_the_channel(api
 
     assert ComputePlan.objects.get(key=later).metadata == {"k": "v"}
     assert not [plan.key for plan in ComputePlan.objects.all() if "\x00" in plan.name + json.dumps(plan.metadata)]
+
+
+# The mirror holds whatever the ledger accepts
+
+
+MIRRORED_TEXT = {
+    "ComputePlan": {"name": "NAME_MAX", "owner": "ORGANIZATION_MAX", "tag": "TAG_MAX"},
+    "ComputeTask": {"owner": "ORGANIZATION_MAX", "worker": "ORGANIZATION_MAX", "tag": "TAG_MAX"},
+    "DataManager": {
+        "name": "NAME_MAX", "owner": "ORGANIZATION_MAX", "type": "TYPE_MAX",
+        "opener_checksum": "CHECKSUM_MAX", "opener_address": "ADDRESS_MAX",
+        "description_checksum": "CHECKSUM_MAX", "description_address": "ADDRESS_MAX",
+    },
+    "DataSample": {"owner": "ORGANIZATION_MAX", "checksum": "CHECKSUM_MAX"},
+    "Function": {
+        "name": "NAME_MAX", "owner": "ORGANIZATION_MAX", "image": "IMAGE_MAX",
+        "description_checksum": "CHECKSUM_MAX", "description_address": "ADDRESS_MAX",
+        "archive_checksum": "CHECKSUM_MAX", "archive_address": "ADDRESS_MAX",
+    },
+    "Organization": {"org_id": "ORGANIZATION_MAX", "address": "ADDRESS_MAX"},
+    "Model": {
+        "compute_task_output_identifier": "IDENTIFIER_MAX", "owner": "ORGANIZATION_MAX",
+        "checksum": "CHECKSUM_MAX", "address": "ADDRESS_MAX",
+    },
+    "Performance": {"compute_task_output_identifier": "IDENTIFIER_MAX"},
+    "FailureReport": {"owner": "ORGANIZATION_MAX", "logs_checksum": "CHECKSUM_MAX", "logs_address": "ADDRESS_MAX"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model_name", MIRRORED_TEXT)
+def test_every_mirror_column_holds_the_longest_text_the_ledger_accepts(model_name):
+    from django.apps import apps
+
+    model = apps.get_model("substrapp", model_name)
+    too_short = {
+        field: (model._meta.get_field(field).max_length, getattr(limits, limit))
+        for field, limit in MIRRORED_TEXT[model_name].items()
+        if model._meta.get_field(field).max_length < getattr(limits, limit)
+    }
+    assert too_short == {}, f"{model_name}: column length < the ledger's limit: {too_short}"
