@@ -20,11 +20,22 @@ import fcntl
 import hashlib
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+
+
+_holding = threading.local()
+
+
+def _held_here() -> dict[str, int]:
+    """The entries this thread holds, by lock file: how many uses of each are open."""
+    if not hasattr(_holding, "entries"):
+        _holding.entries = {}
+    return _holding.entries
 
 
 class ChecksumMismatch(Exception):
@@ -60,6 +71,17 @@ class AssetCache:
         creates; a file's SHA-256 is checked here, a folder's content is the filler's to check
         (it comes from an archive or a server directory checked as it was read)."""
         _check_name(checksum)
+        held = _held_here()
+        name = str(self.root / "locks" / checksum)
+        if name in held:
+            # Already held by this thread (a task whose two inputs have the same content): a
+            # second flock, on another descriptor of the same file, would wait on our own lock.
+            held[name] += 1
+            try:
+                yield self._entry(checksum) / "data"
+            finally:
+                held[name] -= 1
+            return
         with self._lock(checksum) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not self._complete(checksum):
@@ -67,7 +89,11 @@ class AssetCache:
             # Shared from here: other users may read; an evictor's exclusive try fails.
             fcntl.flock(lock, fcntl.LOCK_SH)
             os.utime(self._entry(checksum) / "size")
-            yield self._entry(checksum) / "data"
+            held[name] = 1
+            try:
+                yield self._entry(checksum) / "data"
+            finally:
+                del held[name]  # nested uses end first: they are inner blocks of this one
         self.evict()
 
     def evict(self) -> list[str]:

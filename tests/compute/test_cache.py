@@ -1,6 +1,7 @@
 """The checksum cache of task inputs (compute/cache.py), on a real disk and with real processes
 competing for its flocks. No Docker, no Django."""
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -315,3 +316,15 @@ def test_link_tree_builds_the_folders_and_hard_links_every_file(cache, tmp_path)
         # The task may tidy its own folder: the links are its, the cache's files stay.
         (target / "empty").rmdir()
         assert (folder / "empty").is_dir()
+
+
+def test_a_task_whose_two_inputs_have_the_same_content_holds_the_entry_twice_without_waiting_on_itself(cache):
+    data = b"two samples, one content"
+    with contextlib.ExitStack() as task_inputs:
+        first = task_inputs.enter_context(cache.use(sha(data), lambda path: path.write_bytes(data)))
+        second = task_inputs.enter_context(cache.use(sha(data), never))
+        assert first == second and second.read_bytes() == data
+        # Still in use by the outer hold: an evictor passing by must leave it.
+        assert cache._evict_if_free(sha(data)) is False
+    # Both uses ended: the entry is free again.
+    assert cache._evict_if_free(sha(data)) is True
