@@ -37,6 +37,7 @@ CONTAINER_ROOT = "/substra_internal"
 ARGUMENTS = "arguments.txt"
 UNPRIVILEGED_USER = "65534:65534"  # nobody: for images whose USER is root
 POLL_SECONDS = 0.25
+KILL_SETTLE_SECONDS = 2.0  # how long a killed container may still be reported running
 
 
 class BuildFailed(Exception):
@@ -474,7 +475,7 @@ class DockerExecutor:
         """From the container's state as Docker reports it (State.OOMKilled, Running) and the
         kernel's OOM kill count of its memory cgroup: what killed the function, if anything did."""
         try:
-            state = self.client.api.inspect_container(container_id)["State"]
+            state = self._settled_state(container_id, exit_code)
         except self._docker.errors.NotFound:
             return Killed("container", "the task's container was removed while the function ran")
         ooms_after = _oom_kills(container_id)
@@ -488,6 +489,17 @@ class DockerExecutor:
             how = f"killed ({signal_name(state['ExitCode'] - 128)})" if state.get("ExitCode", 0) > 128 else "stopped"
             return Killed("container", f"the task's container was {how} while the function ran")
         return None if exit_code is None else killed_by_signal(exit_code)
+
+    def _settled_state(self, container_id: str, exit_code: int | None) -> dict:
+        """The container's state. A `docker kill` ends the exec a moment before the engine
+        marks the container stopped: after a kill signal, wait for that a little."""
+        state = self.client.api.inspect_container(container_id)["State"]
+        deadline = time.monotonic() + KILL_SETTLE_SECONDS
+        killed = exit_code is None or killed_by_signal(exit_code) is not None
+        while state.get("Running") and killed and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = self.client.api.inspect_container(container_id)["State"]
+        return state
 
     def stop_stale_run(self, plan_dir: Path, task_key: str) -> bool:
         """Stops the exec an earlier run of the task left running (its worker died; an exec
