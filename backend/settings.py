@@ -168,10 +168,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "substrapp",
+    "console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The console's CSS and JavaScript (and the admin's), straight from the apps' static folders:
+    # the embedded default and the devnet serve them without a collectstatic step.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "substrapp.middleware.RequestSizeLimitMiddleware",
     "substrapp.middleware.StorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,6 +199,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.context.console",
             ],
         },
     },
@@ -265,6 +270,7 @@ STORAGES = {
 }
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

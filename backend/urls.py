@@ -13,5 +13,8 @@ urlpatterns = [
     path("", include("substrapp.api.urls")),
 ]
 
+# The console at `/` and under `/console/`, outside any prefix: routes the API does not use.
+urlpatterns = [path("", include("console.urls")), *urlpatterns]
+
 handler404 = "substrapp.api.errors.not_found"
 handler500 = "substrapp.api.errors.server_error"
