@@ -8,6 +8,7 @@ BACKEND_DATA_DIR (`.backend/` in the working directory), organization `MyOrg1MSP
 import contextlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,9 @@ ORCHESTRATOR_VERSION = env_str("ORCHESTRATOR_VERSION", __version__)
 # Base URL other organizations and the SDK reach this backend at; file addresses are built on it.
 # Empty: taken from each request (fine on one machine, wrong behind a proxy that rewrites hosts).
 PUBLIC_URL = env_str("BACKEND_PUBLIC_URL", "").rstrip("/")
+# The API (and the admin) under a path such as `/api`, when the web frontend is served from `/` of
+# the same origin: its routes (`/users`, `/tasks`) collide with the API's. Empty: at the root.
+URL_PREFIX = ("/" + env_str("BACKEND_URL_PREFIX", "").strip("/")).rstrip("/")
 
 CHANNEL_OPTIONS = {"model_export_enabled": False, "restricted": False}
 
@@ -52,6 +56,24 @@ CHANNELS = _channels(env_json("BACKEND_CHANNELS", {"mychannel": {}}))
 # Tokens and uploads
 
 TOKEN_TTL_HOURS = env_int("BACKEND_TOKEN_TTL_HOURS", 24)
+
+# The web frontend's sessions (substrapp/websessions.py): short access tokens, each sent as a
+# readable `header.payload` cookie and an HttpOnly `signature` cookie, renewed with an HttpOnly
+# refresh token that is revoked as soon as it is used.
+JWT_ACCESS_MINUTES = env_int("BACKEND_JWT_ACCESS_MINUTES", 15)
+JWT_REFRESH_HOURS = env_int("BACKEND_JWT_REFRESH_HOURS", TOKEN_TTL_HOURS)
+# Unset: the cookies belong to the host the browser called. Secure: sent over HTTPS only (set it
+# in production). SameSite=None (with Secure) lets a frontend on another site send them.
+JWT_COOKIE_DOMAIN = env_str("BACKEND_JWT_COOKIE_DOMAIN", "") or None
+JWT_COOKIE_SECURE = env_bool("BACKEND_JWT_COOKIE_SECURE", False)
+JWT_COOKIE_SAMESITE = env_str("BACKEND_JWT_COOKIE_SAMESITE", "Lax")
+if JWT_COOKIE_SAMESITE not in ("Lax", "Strict", "None"):
+    raise ImproperlyConfigured("BACKEND_JWT_COOKIE_SAMESITE must be Lax, Strict or None")
+if JWT_COOKIE_SAMESITE == "None" and not JWT_COOKIE_SECURE:
+    raise ImproperlyConfigured("BACKEND_JWT_COOKIE_SAMESITE=None needs BACKEND_JWT_COOKIE_SECURE=true")
+# A web frontend on another origin: the origins allowed to call with the user's cookies.
+CORS_ALLOWED_ORIGINS = env_list("BACKEND_CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
 UPLOAD_MAX_BYTES = env_int("BACKEND_UPLOAD_MAX_BYTES", 1024**3)
 # docs/sdk-contract.md §11: a batch of tasks arrives as one JSON body (10,000 tasks are about
 # 10 MB), and linking data samples sends one form field per sample.
@@ -167,11 +189,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_filters",
+    "corsheaders",
+    "rest_framework_simplejwt.token_blacklist",
     "substrapp",
     "console",
 ]
 
 MIDDLEWARE = [
+    # First: a preflight (OPTIONS) is answered here, before any check that needs credentials.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The console's CSS and JavaScript (and the admin's), straight from the apps' static folders:
     # the embedded default and the devnet serve them without a collectstatic step.
@@ -182,6 +208,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "substrapp.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -268,7 +295,7 @@ STORAGES = {
     "default": _file_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-STATIC_URL = "static/"
+STATIC_URL = f"{URL_PREFIX.lstrip('/')}/static/".lstrip("/")
 STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 
@@ -287,6 +314,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "substrapp.authentication.ExpiringTokenAuthentication",
+        "substrapp.authentication.SplitJWTAuthentication",
         # Admins logged in to /admin/ can browse the API and the schema UI.
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -301,6 +329,15 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "substrapp.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "substrapp.api.schema.AutoSchema",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=JWT_ACCESS_MINUTES),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=JWT_REFRESH_HOURS),
+    "AUTH_HEADER_TYPES": ("JWT",),
+    "SIGNING_KEY": SECRET_KEY,
+    "ALGORITHM": "HS256",
+    "UPDATE_LAST_LOGIN": True,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from substrapp.health import health
 
-urlpatterns = [
+routes = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("substrapp.api.urls")),
 ]
 
+# BACKEND_URL_PREFIX: every route under it (reverse() then names it in every address we give out).
+urlpatterns = [path(settings.URL_PREFIX.lstrip("/") + "/", include(routes))] if settings.URL_PREFIX else routes
 # The console at `/` and under `/console/`, outside any prefix: routes the API does not use.
 urlpatterns = [path("", include("console.urls")), *urlpatterns]
 

@@ -10,6 +10,7 @@ view are translated here.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -170,7 +171,7 @@ def _messages(detail, field: str = ""):
 
 def not_found(request, exception):
     """404 outside the API views (an unknown path): JSON too, except in the Django admin."""
-    if request.path.startswith("/admin/"):
+    if request.path.startswith(f"{settings.URL_PREFIX}/admin/"):
         return defaults.page_not_found(request, exception)
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 

@@ -23,3 +23,10 @@ class IsChannelAdmin(IsChannelMember):
             return False
         self.message = "Only admins of the channel may do this."
         return is_channel_admin(request.user)
+
+
+class AnonymousOrChannelMember(IsChannelMember):
+    """A view that answers callers without credentials too (the public part of /info/)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user is None or request.user.is_anonymous) or super().has_permission(request, view)

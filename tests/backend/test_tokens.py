@@ -83,7 +83,8 @@ def test_the_sdk_header_without_a_token_is_a_401():
 
 @pytest.mark.django_db
 def test_no_credentials_at_all_is_a_401():
-    response = APIClient().get("/info/")
+    # Not /info/: its public part answers anyone (the web frontend's login page).
+    response = APIClient().get("/organization/")
 
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"

@@ -1,5 +1,7 @@
+
 """`substra.sdk.models.OutModel` (docs/sdk-contract.md §6.7) and performances."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from substrapp.addresses import public_url
@@ -28,7 +30,7 @@ class OutModelSerializer(serializers.ModelSerializer):
             return None
         return {
             "checksum": model.checksum,
-            "storage_address": public_url(self.context["request"], f"/model/{model.key}/file/"),
+            "storage_address": public_url(self.context["request"], reverse("model-file", args=[model.key])),
         }
 
 
