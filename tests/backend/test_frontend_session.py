@@ -63,8 +63,9 @@ def test_login_answers_the_access_token_claims_and_sets_the_split_cookies(browse
     readable, signature, refresh = (browser.cookie(name) for name in ("header.payload", "signature", "refresh"))
     assert readable.value.count(".") == 1 and not readable["httponly"]
     assert signature["httponly"] and refresh["httponly"]
-    assert jwt.decode(f"{readable.value}.{signature.value}", settings.SECRET_KEY, algorithms=["HS256"])["jti"] == (
-        claims["jti"]
+    assert (
+        jwt.decode(f"{readable.value}.{signature.value}", settings.SECRET_KEY, algorithms=["HS256"])["jti"]
+        == (claims["jti"])
     )
 
 
@@ -92,7 +93,8 @@ def test_a_forged_payload_is_a_401(browser):
     browser.login()
     other = make_user("mallory")
     forged = jwt.encode(
-        {"token_type": "access", "user_id": other.pk, "exp": int(time.time()) + 600, "jti": "x"}, "not the key of this organization, forged"
+        {"token_type": "access", "user_id": other.pk, "exp": int(time.time()) + 600, "jti": "x"},
+        "not the key of this organization, forged",
     )
     browser.client.cookies["header.payload"] = ".".join(forged.split(".")[:2])
 
