@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROTOS := orchestrator_client/pb/assets.proto orchestrator_client/pb/service.proto
 
-.PHONY: install services lint test test-faults protos demo bench-orchestrator bench-backend images charts-check bench-fedavg clean
+.PHONY: install services lint test test-faults protos demo bench-orchestrator bench-backend images charts-check bench-fedavg bench-console clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 services:
 	scripts/ensure-services
 	scripts/ensure-docker
+	scripts/ensure-chromium
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,6 +50,10 @@ bench-orchestrator: install services
 
 bench-backend: install services
 	$(BIN)/python benchmarks/backend.py
+
+# The console's list pages and its 10,000-task workflow graph in headless chromium (docs/console.md).
+bench-console: install services
+	$(BIN)/python benchmarks/console.py
 
 bench-fedavg: install
 	$(BIN)/python benchmarks/fedavg.py
