@@ -1,6 +1,7 @@
 """The Django admin. Channel admins (role ADMIN, hence staff) manage the users of their own channel
 here, channel and role in the user's own form; superusers see every channel, the peers, the
-mirrored organizations, the event cursors and the API tokens."""
+mirrored organizations, the event cursors and the API tokens. The audit trail is read here by
+the admins of its channel and the superusers, and changed by nobody."""
 
 from django import forms
 from django.contrib import admin
@@ -9,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from substrapp.channels import channel_names
 from substrapp.models import (
+    AuditRecord,
     ChannelCursor,
     ExpiringToken,
     IncomingPeer,
@@ -148,3 +150,36 @@ class ChannelCursorAdmin(ReadOnlyAdmin):
 
     list_display = ("channel", "position", "hash", "updated_at")
     fields = ("channel", "position", "hash", "updated_at")
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Read-only for everyone, superusers included: no add, change or delete, and no bulk action
+    (the admin's "delete selected" would go around the model)."""
+
+    list_display = ("time", "actor", "channel", "action", "asset_key", "outcome", "status_code", "ledger_position")
+    list_filter = ("outcome", "actor_kind", "action")
+    search_fields = ("actor", "asset_key", "request_id")
+    date_hierarchy = "time"
+    actions = None
+
+    def get_queryset(self, request):
+        records = super().get_queryset(request)
+        if request.user.is_superuser:
+            return records
+        return records.filter(channel=channel_of(request.user))
+
+    def has_module_permission(self, request):
+        return manages_users(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return manages_users(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -38,7 +38,7 @@ from django.utils import timezone
 from orchestrator_client import OrchestratorClient, OrchestratorError, Unavailable
 from orchestrator_client.chain import ChainBroken, ChainVerifier
 from orchestrator_client.pb import assets_pb2 as pb
-from substrapp import queueing
+from substrapp import audit, queueing
 from substrapp.mirror import save_snapshots
 from substrapp.models import ChannelCursor
 from substrapp.orchestration import orchestrator_for
@@ -141,6 +141,7 @@ def apply_events(channel: str, events: list) -> None:
             raise CursorMoved(f"channel {channel}: event {events[0].position} does not follow the cursor {cursor}")
         for asset_kind, snapshots in runs_of_one_kind(changes):
             save_snapshots(channel, asset_kind, snapshots)
+        audit.note_ledger_events(channel, events)  # under the cursor's lock: substrapp/audit.py
         cursor.position, cursor.hash = events[-1].position, events[-1].hash
         cursor.stalled_position, cursor.stalled_error, cursor.stalled_since = None, "", None
         cursor.save()

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
+from django.utils import timezone
 
 from orchestrator_client import limits
 
@@ -66,3 +67,24 @@ def check_request(request) -> None:
             limits.check_text(name, "a form field's name", limits.NAME_MAX)
             for value in values:
                 limits.check_text(value, f"form field {name}", limits.QUERY_VALUE_MAX)
+
+
+class AuditMiddleware:
+    """Gives every request an id (X-Request-ID, on the answer too) and has every state-changing
+    one recorded in the audit trail once it is answered (substrapp/audit.py). Placed after the
+    authentication middleware so that the Django admin's user is known; DRF's views set the
+    user they authenticate on the same request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from substrapp import audit
+
+        request.request_id = audit.request_id_of(request)
+        started = timezone.now()
+        response = self.get_response(request)
+        if request.method in audit.STATE_CHANGING:
+            audit.record_request(request, response, request.request_id, started)
+        response["X-Request-ID"] = request.request_id
+        return response

@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from substrapp.api.views.audit import AuditRecordViewSet
+from substrapp.api.views.audit import AuditRecordViewSet
 from substrapp.api.views.datasets import DataManagerViewSet, DataSampleViewSet
 from substrapp.api.views.functions import FunctionViewSet
 from substrapp.api.views.info import InfoView
@@ -16,6 +17,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("data_manager", DataManagerViewSet, basename="data_manager")
 router.register("data_sample", DataSampleViewSet, basename="data_sample")
 router.register("function", FunctionViewSet, basename="function")
+router.register("audit", AuditRecordViewSet, basename="audit")
 router.register("audit", AuditRecordViewSet, basename="audit")
 
 urlpatterns = [

@@ -1,3 +1,4 @@
+from substrapp.models.audit import AuditRecord, OwnLedgerEvent
 from substrapp.models.computeplans import ComputePlan, TaskCounts
 from substrapp.models.computetasks import ComputeTask, TaskStatus
 from substrapp.models.datasets import DataManager, DataSample
@@ -12,6 +13,7 @@ from substrapp.models.tokens import ExpiringToken
 from substrapp.models.users import Role, UserChannel, is_channel_admin
 
 __all__ = [
+    "AuditRecord",
     "ChannelCursor",
     "ChannelScopedQuerySet",
     "ComputePlan",
@@ -25,6 +27,7 @@ __all__ = [
     "Model",
     "Organization",
     "OutgoingPeer",
+    "OwnLedgerEvent",
     "Performance",
     "PlanAffinity",
     "Role",

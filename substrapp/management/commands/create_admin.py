@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from substrapp import accounts
+from substrapp import accounts, audit
 from substrapp.channels import UnknownChannel
 
 
@@ -25,4 +25,5 @@ class Command(BaseCommand):
             raise CommandError("password refused: " + " ".join(error.messages)) from None
         except (UnknownChannel, accounts.AccountError) as error:
             raise CommandError(str(error)) from None
+        audit.record_command("create admin" if created else "update admin", "manage.py create_admin", channel, username)
         self.stdout.write(f"{'Created' if created else 'Updated'} admin {username} of channel {channel}.")

@@ -1,0 +1,14 @@
+"""Filters of the audit trail: by actor, action, outcome, asset, request and time."""
+
+import django_filters
+
+from substrapp.models import AuditRecord
+
+
+class AuditRecordFilterSet(django_filters.FilterSet):
+    time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+
+    class Meta:
+        model = AuditRecord
+        fields = ["actor", "actor_kind", "action", "outcome", "asset_key", "request_id"]
