@@ -9,7 +9,7 @@ one; presenting a used one again fails, even when two renewals race.
 
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 SESSION_CLAIM = "session"
@@ -54,6 +54,14 @@ def close_session(raw_refresh: str) -> None:
         _verified(raw_refresh).blacklist()
     except SessionRefused:
         pass
+
+
+def close_all_sessions(user) -> None:
+    """Every open session of the user revoked (a new password)."""
+    open_tokens = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in open_tokens], ignore_conflicts=True
+    )
 
 
 def is_session_closed(access: AccessToken) -> bool:

@@ -1,5 +1,5 @@
 from substrapp.models.audit import AuditRecord, OwnLedgerEvent
-from substrapp.models.computeplans import ComputePlan, TaskCounts
+from substrapp.models.computeplans import ComputePlan, PlanCreator, TaskCounts
 from substrapp.models.computetasks import ComputeTask, TaskStatus
 from substrapp.models.datasets import DataManager, DataSample
 from substrapp.models.events import ChannelCursor
@@ -30,6 +30,7 @@ __all__ = [
     "OwnLedgerEvent",
     "Performance",
     "PlanAffinity",
+    "PlanCreator",
     "Role",
     "TaskCounts",
     "TaskExecution",

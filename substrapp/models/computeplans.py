@@ -74,3 +74,13 @@ class ComputePlan(models.Model):
 
     def __str__(self):
         return f"compute plan {self.key} ({self.name})"
+
+
+class PlanCreator(models.Model):
+    """The user of this organization who registered a plan (the web frontend's `creator`). The
+    ledger knows the organization only; a plan registered elsewhere has no row here."""
+
+    compute_plan = models.OneToOneField(
+        ComputePlan, primary_key=True, on_delete=models.CASCADE, related_name="creator_record"
+    )
+    username = models.CharField(max_length=150, db_index=True)

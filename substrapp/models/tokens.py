@@ -15,6 +15,8 @@ class ExpiringToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     created = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(db_index=True)
+    # What the user made it for (the web frontend's API tokens page); empty for a login's token.
+    note = models.CharField(max_length=100, blank=True, default="")
 
     # The key in clear, set only on a token just issued (accounts.issue_token).
     key: str | None = None

@@ -43,19 +43,23 @@ def test_an_admin_created_through_the_api_is_staff(admin):
 
 
 @pytest.mark.django_db
-def test_a_plain_user_cannot_manage_users(user, admin):
+def test_a_plain_user_reads_the_channels_users_but_cannot_manage_them(user, admin):
+    # Reading: the web frontend's creator filter lists the channel's users for everyone.
     client = client_of(user)
 
-    responses = [
-        client.get("/users/"),
+    reads = [client.get("/users/"), client.get("/users/alice/")]
+    writes = [
         client.post("/users/", NEW_USER, format="json"),
-        client.get("/users/alice/"),
+        client.put("/users/alice/", {"role": "USER"}, format="json"),
+        client.post("/users/alice/reset_password/"),
         client.delete("/users/alice/"),
     ]
 
-    assert [r.status_code for r in responses] == [403] * 4
-    assert responses[0].json() == {"detail": "Only admins of the channel may do this.", "code": "permission_denied"}
+    assert [r.status_code for r in reads] == [200] * 2
+    assert [r.status_code for r in writes] == [403] * 4
+    assert writes[0].json() == {"detail": "Only admins of the channel may do this.", "code": "permission_denied"}
     assert get_user_model().objects.filter(username__in=["alice", "dave"]).count() == 1
+    assert UserChannel.objects.get(user__username="alice").role == "ADMIN"
 
 
 @pytest.mark.django_db

@@ -1,4 +1,3 @@
-
 """`substra.sdk.models.OutModel` (docs/sdk-contract.md §6.7) and performances."""
 
 from django.urls import reverse

@@ -21,10 +21,11 @@ class UserSerializer(serializers.ModelSerializer):
     )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.USER)
     date_joined = IsoDateTimeField(source="user.date_joined", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
 
     class Meta:
         model = UserChannel
-        fields = ["username", "password", "role", "channel", "date_joined"]
+        fields = ["username", "password", "role", "channel", "email", "date_joined"]
         read_only_fields = ["channel"]
 
     def validate(self, attrs):
@@ -42,3 +43,23 @@ class UserSerializer(serializers.ModelSerializer):
         return accounts.create_channel_user(
             validated_data["user"]["username"], validated_data["password"], channel, validated_data["role"]
         )
+
+
+class RoleChangeSerializer(serializers.Serializer):
+    """A user's new role (the web frontend sends `{"role"}` alone)."""
+
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ResetTokenSerializer(serializers.Serializer):
+    reset_password_token = serializers.CharField()
+
+
+class TokenQuerySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=limits.NAME_MAX)
+
+
+class NewPasswordSerializer(TokenQuerySerializer):
+    password = serializers.CharField(
+        max_length=limits.PASSWORD_MAX, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )

@@ -8,7 +8,14 @@ from rest_framework.views import APIView
 
 from substrapp import accounts
 from substrapp.api.serializers.common import DetailSerializer
-from substrapp.api.serializers.tokens import LoginSerializer, TokenSerializer
+from substrapp.api.serializers.tokens import (
+    ActiveTokensSerializer,
+    ApiTokenRequestSerializer,
+    ApiTokenSerializer,
+    LoginSerializer,
+    NewApiTokenSerializer,
+    TokenSerializer,
+)
 
 
 class LoginView(APIView):
@@ -25,10 +32,26 @@ class LoginView(APIView):
         return Response(TokenSerializer(token).data)
 
 
+class ApiTokenView(APIView):
+    """A token for a program (the web frontend's API tokens page): a note and an expiry."""
+
+    @extend_schema(request=ApiTokenRequestSerializer, responses=NewApiTokenSerializer)
+    def post(self, request):
+        wanted = ApiTokenRequestSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        token = accounts.issue_token(request.user, **wanted.validated_data)
+        return Response(NewApiTokenSerializer(token).data)
+
+
 class ActiveTokenView(APIView):
-    """Logout: `DELETE ?id=<token id>` revokes one of the caller's own tokens."""
+    """`GET`: the caller's tokens that have not expired, without their keys. `DELETE ?id=<token
+    id>` (the SDK's logout) revokes one of them."""
 
     permission_classes = (IsAuthenticated,)
+
+    @extend_schema(responses=ActiveTokensSerializer)
+    def get(self, request):
+        return Response({"tokens": ApiTokenSerializer(accounts.active_tokens(request.user), many=True).data})
 
     @extend_schema(
         parameters=[OpenApiParameter("id", uuid.UUID, required=True, description="the id given at login")],
