@@ -64,7 +64,9 @@ def p95(session: requests.Session, url: str, samples: int) -> tuple[float, float
     return latencies[max(0, round(0.95 * len(latencies)) - 1)], statistics.median(latencies)
 
 
-def graph_timings(url: str, session: requests.Session, plan: str, tasks: int, loads: int = 5) -> dict:
+def graph_timings(
+    url, session: requests.Session, plan: str, tasks: int, screenshot: str | None, loads: int = 5
+) -> dict:
     host = url.split("//", 1)[1].split(":")[0]
     cookies = [{"name": c.name, "value": c.value, "domain": host, "path": "/"} for c in session.cookies]
     draws, ready = [], []
@@ -78,6 +80,8 @@ def graph_timings(url: str, session: requests.Session, plan: str, tasks: int, lo
             page.wait_for_function(f"document.getElementById('graph').dataset.drawnTasks === '{tasks}'", timeout=60_000)
             ready.append((time.perf_counter() - start) * 1000)
             draws.append(page.evaluate("window.consoleGraphDrawMs"))
+        if screenshot:
+            page.locator("#graph").screenshot(path=screenshot)
         context.close()
     return {
         "graph_draw_10k_ms": round(statistics.median(draws), 1),
@@ -91,6 +95,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--chains", type=int, default=10)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--screenshot", help="save a picture of the drawn graph there (PNG)")
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-console-"))
     log("starting a one-organization devnet with PostgreSQL and S3, without workers")
@@ -124,7 +129,7 @@ def main() -> None:
             results[f"{name}_p50_ms"] = round(median, 1)
             log(f"{name}: p95 {worst:.1f} ms")
         log("drawing the graph in headless chromium")
-        results.update(graph_timings(url, session, plan.key, args.tasks))
+        results.update(graph_timings(url, session, plan.key, args.tasks, args.screenshot))
         results.update({"tasks": args.tasks, "chains": args.chains, "loadavg": [round(x, 2) for x in os.getloadavg()]})
         print(json.dumps(results))
     finally:

@@ -60,6 +60,8 @@ def parse_arguments(argv) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=REPO / "demo-output", help="folder of the plot")
     parser.add_argument("--state-dir", type=Path, help="the network's folder, kept (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds the plan may take (default 600)")
+    parser.add_argument("--keep", action="store_true",
+                        help="after the plan, keep the network (and its web console) running until Ctrl-C")  # fmt: skip
     arguments = parser.parse_args(argv)
     if arguments.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -265,6 +267,7 @@ def run(arguments: argparse.Namespace, session: Session) -> int:
     began = time.monotonic()
     organizations = network.up(session.state_dir, orgs=3, executor=executor.kind, timeout=180)["orgs"]
     say(f"network up in {time.monotonic() - began:.0f} s")
+    announce_console(organizations)
     session.clients = clients = log_in(organizations)
 
     files = workflow.prepare_files(session.state_dir / "fedavg", data_orgs=len(DATA_ORGS))
@@ -285,7 +288,29 @@ def run(arguments: argparse.Namespace, session: Session) -> int:
     plot = report.save_plot(results, arguments.output / PLOT_NAME)
     say(f"\nplot: {shown_path(plot)}")
     check_accuracy(results[-1])
+    if arguments.keep:
+        keep_running(session, organizations)
     return 0
+
+
+def announce_console(organizations: list[dict]) -> None:
+    """Where to watch the plan live: the aggregator's web console, and its admin's sign-in."""
+    aggregator = next(org for org in organizations if org["org_id"] == AGGREGATOR)
+    say(f"web console: {aggregator['url']}/  (sign in as {aggregator['username']}, password {aggregator['password']})")
+
+
+def keep_running(session: Session, organizations: list[dict]) -> None:
+    """--keep: the network stays up for the console until Ctrl-C, which ends the demo normally."""
+    say("\n--keep: the network keeps running; every organization serves its console:")
+    for org in organizations:
+        say(f"  {org['org_id']}: {org['url']}/  ({org['username']}, password {org['password']})")
+    say("Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(2)
+            session.check_network()
+    except KeyboardInterrupt:
+        return
 
 
 def log_in(organizations: list[dict]) -> dict[str, substra.Client]:

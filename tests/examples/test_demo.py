@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 import docker
 from examples.demo import main as demo
@@ -212,3 +213,26 @@ def test_a_network_process_that_stopped_fails_the_demo_at_once_with_its_log(tmp_
     finally:
         alive_process.kill()
         alive_process.wait()
+
+
+def test_keep_leaves_the_console_up_after_the_plan_until_ctrl_c_which_ends_the_demo_normally(tmp_path):
+    process = start_demo(tmp_path, "--rounds", "1", "--keep")
+    output = Output(process)
+    try:
+        output.wait_for("Ctrl-C stops it", timeout=240)
+        console = re.search(r"web console: (http://\S+)/ +\(sign in as (\S+), password (\S+)\)", output.text)
+        assert console, output.text
+        assert output.text.index("web console:") < output.text.index("registered the datasets")
+        sign_in = requests.get(f"{console.group(1)}/", timeout=10)
+        assert sign_in.status_code == 200 and sign_in.url.endswith("/console/sign-in/?next=/console/plans/")
+        assert 'name="password"' in sign_in.text
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output.reader.join(5)
+
+    assert process.returncode == 0, output.text
+    assert output.text.rstrip().splitlines()[-1].startswith("network stopped; "), output.text
+    assert processes_naming(tmp_path / "state") == []

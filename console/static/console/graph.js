@@ -14,14 +14,18 @@ const STATUS_COLOURS = {
   STATUS_CANCELED: "#5a3e2b",
 };
 
-const GRAPH = { labelWidth: 110, top: 24, gap: 10 };
+const GRAPH = { labelWidth: 110, top: 24, gap: 10, maxWidth: 16000 };
 
 function layoutGraph(data, width) {
   const n = data.keys.length;
   const ranks = n ? Math.max(...data.ranks) + 1 : 0;
   const bands = data.workers.length;
-  const cellWidth = Math.max(40, Math.min(400, Math.floor((width - GRAPH.labelWidth) / Math.max(ranks, 1))));
-  const box = n > 2000 ? 6 : n > 300 ? 10 : 16;
+  // Columns fill the frame, at least 40 px wide unless that would pass GRAPH.maxWidth (browsers
+  // draw nothing on a canvas over 32,767 px): a plan of 1,000 ranks scrolls, but is drawn.
+  const fitting = Math.floor((width - GRAPH.labelWidth) / Math.max(ranks, 1));
+  const narrowest = Math.max(1, Math.min(40, Math.floor(GRAPH.maxWidth / Math.max(ranks, 1))));
+  const cellWidth = Math.max(narrowest, Math.min(400, fitting));
+  const box = Math.min(n > 2000 ? 6 : n > 300 ? 10 : 16, Math.max(2, cellWidth - 2));
   const perRow = Math.max(1, Math.floor((cellWidth - 6) / box));
   // Tasks per (rank, worker) cell: their slot in the cell, and the tallest cell of each band.
   const slot = new Int32Array(n);
