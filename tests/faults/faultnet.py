@@ -121,12 +121,34 @@ def submit_in_background(net: FaultNetwork, spec, delay: float = 0.0) -> threadi
 
     def submit():
         time.sleep(delay)
-        with contextlib.suppress(Exception):
+        try:
             net.clients[ORG1].add_compute_plan(spec)
+            thread.outcome = "accepted before the kill"
+        except Exception as error:
+            thread.outcome = f"interrupted: {type(error).__name__}"
 
     thread = threading.Thread(target=submit, daemon=True)
+    thread.outcome = "still waiting"
     thread.start()
     return thread
+
+
+def kill_mid_registration(net: FaultNetwork, spec, name: str) -> threading.Thread:
+    """Sends `spec` from a thread and SIGKILLs `name` as soon as the ledger has the plan: the
+    SDK registers the plan, then its tasks. Prints how many tasks the ledger had then."""
+    with psycopg.connect(net.orchestrator_database, autocommit=True) as database:
+        submitting = submit_in_background(net, spec)
+        deadline = time.monotonic() + 30
+        query = "SELECT count(*) FROM orchestrator_computeplan WHERE key = %s"
+        while not database.execute(query, [spec.key]).fetchone()[0]:
+            assert time.monotonic() < deadline, "the plan never reached the ledger"
+            time.sleep(0.002)
+        kill(net, name)
+        tasks = database.execute(
+            "SELECT count(*) FROM orchestrator_computetask WHERE compute_plan_id = %s", [spec.key]
+        ).fetchone()[0]
+    print(f"\n[faults] {name} killed with the plan registered and {tasks} of its {len(spec.tasks)} tasks")
+    return submitting
 
 
 def submit_until_accepted(net: FaultNetwork, spec, timeout: float = 60.0) -> str:
@@ -233,6 +255,7 @@ def check_plan_done(net: FaultNetwork, plan_key: str, timeout: float = 240.0) ->
     assert workflow.accuracies(net.clients[ORG1], plan_key) == net.reference
     check_no_duplicates(net, plan_key)
     wait_no_containers(net, plan_key)
+    wait_no_plan_folders(net, plan_key)
 
 
 def check_no_duplicates(net: FaultNetwork, plan_key: str, complete: bool = True) -> None:
@@ -259,7 +282,7 @@ def check_no_duplicates(net: FaultNetwork, plan_key: str, complete: bool = True)
 def wait_no_containers(net: FaultNetwork, plan_key: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while containers := plan_containers(net, plan_key):
-        names = [container.name for container in containers]
+        names = [container["Names"] for container in containers]
         assert time.monotonic() < deadline, f"containers of ended plan {plan_key} remain: {names}"
         time.sleep(0.5)
 
@@ -278,21 +301,43 @@ def runs_per_task(net: FaultNetwork, plan_key: str) -> dict[str, int]:
     return runs
 
 
-def wait_for_container(net: FaultNetwork, plan_key: str, org: str, timeout: float = 60.0):
-    """The container of the plan on `org`, once it runs."""
+def wait_no_plan_folders(net: FaultNetwork, plan_key: str, timeout: float = 20.0) -> None:
+    """No organization keeps the ended plan's folder (inputs, outputs) on its worker."""
+    folders = [Path(net.environment(org)["BACKEND_DATA_DIR"]) / "compute" / "plans" / plan_key for org in net.orgs]
+    deadline = time.monotonic() + timeout
+    while left := [folder for folder in folders if folder.exists()]:
+        assert time.monotonic() < deadline, f"folders of ended plan {plan_key} remain: {left}"
+        time.sleep(0.5)
+
+
+def wait_for_container(net: FaultNetwork, plan_key: str, org: str, timeout: float = 120.0):
+    """The running container of the plan on `org`, once there is one."""
     deadline = time.monotonic() + timeout
     while True:
-        running = [c for c in plan_containers(net, plan_key) if c.labels.get("substra.org") == org]
-        if running and running[0].status == "running":
-            return running[0]
+        running = [c for c in plan_containers(net, plan_key) if c["Labels"].get("substra.org") == org]
+        if running and running[0]["State"] == "running":
+            return net.engine.containers.get(running[0]["Id"])
         assert time.monotonic() < deadline, f"no container of plan {plan_key} on {org}"
         time.sleep(0.1)
 
 
-def plan_containers(net: FaultNetwork, plan_key: str) -> list:
-    return net.engine.containers.list(
-        all=True, filters={"label": [f"substra.plan={plan_key}", f"substra.instance={net.instance}"]}
-    )
+def plan_containers(net: FaultNetwork, plan_key: str) -> list[dict]:
+    """The plan's containers as the engine lists them (no inspection: one may go meanwhile)."""
+    labels = [f"substra.plan={plan_key}", f"substra.instance={net.instance}"]
+    return net.engine.api.containers(all=True, filters={"label": labels})
+
+
+def one_long_task_plan(net: FaultNetwork, seconds: float = 60.0) -> tuple[str, str]:
+    """A plan of one task on MyOrg2MSP's data that sleeps `seconds` (a function of its own):
+    (plan key, task key). FedAvg's tasks end too fast to strike one's container reliably."""
+    from tests.compute import functions
+    from tests.compute.test_compute_e2e import add_function, one_task_plan
+
+    folder = net.state_dir / f"sleeper-{time.monotonic_ns()}"
+    folder.mkdir()
+    dockerfile = functions.sleeper_dockerfile(seconds)
+    function_key = add_function(net.clients[ORG1], folder, "sleeper", functions.SLEEPER, dockerfile=dockerfile)
+    return one_task_plan(net.clients[ORG1], net.assets, function_key, data_org=ORG2)
 
 
 # Processes

@@ -43,6 +43,18 @@ def test_an_event_consumer_killed_right_after_a_to_do_commit_loses_no_task(fault
     assert "reconciliation" in net.log(f"{ORG2}-worker")
 
 
+def test_an_event_consumer_killed_mid_task_and_restarted_leaves_the_plan_done(fault_network):
+    net = fault_network
+    plan_key = faultnet.start_plan(net, name="consumer killed mid-task")
+    moment = faultnet.wait_until(net, plan_key, executing_on(ORG2, min_done=1))
+
+    faultnet.kill(net, f"{ORG2}-consumer")
+    restarted = faultnet.restart(net, f"{ORG2}-consumer")
+
+    faultnet.recovery_seconds(net, plan_key, moment.pending, since=restarted)
+    faultnet.check_plan_done(net, plan_key)
+
+
 def test_a_worker_killed_right_after_its_task_became_to_do_leaves_the_plan_done(fault_network):
     net = fault_network
     plan_key = faultnet.start_plan(net, name="worker killed mid-hand-over")
@@ -76,11 +88,10 @@ def test_the_orchestrator_killed_mid_registration_leaves_a_plan_the_sdk_complete
     plan (same keys) registers whole, once, and runs to the undisturbed results."""
     net = fault_network
     spec = faultnet.plan_spec(net, name="orchestrator killed mid-registration")
-    submitting = faultnet.submit_in_background(net, spec)
-    time.sleep(0.05)  # the SDK's calls under way
-    faultnet.kill(net, "orchestrator")
+    submitting = faultnet.kill_mid_registration(net, spec, "orchestrator")
     restarted = faultnet.restart(net, "orchestrator")
     submitting.join(60)  # the SDK's call ends one way or another; the user sends the plan again
+    print(f"\n[faults] the first submission: {submitting.outcome}")
 
     plan_key = faultnet.submit_until_accepted(net, spec)
 
@@ -91,11 +102,10 @@ def test_the_orchestrator_killed_mid_registration_leaves_a_plan_the_sdk_complete
 def test_a_backend_killed_mid_registration_leaves_a_plan_the_sdk_completes(fault_network):
     net = fault_network
     spec = faultnet.plan_spec(net, name="backend killed mid-registration")
-    submitting = faultnet.submit_in_background(net, spec)
-    time.sleep(0.05)  # the SDK's calls under way
-    faultnet.kill(net, f"{ORG1}-backend")
+    submitting = faultnet.kill_mid_registration(net, spec, f"{ORG1}-backend")
     restarted = faultnet.restart(net, f"{ORG1}-backend")
     submitting.join(60)
+    print(f"\n[faults] the first submission: {submitting.outcome}")
 
     plan_key = faultnet.submit_until_accepted(net, spec)
 
@@ -118,19 +128,18 @@ def test_a_backend_killed_mid_task_leaves_the_plan_done(fault_network):
 
 def test_a_task_container_killed_mid_task_fails_the_task_with_the_reason_and_leaves_nothing(fault_network):
     net = fault_network
-    plan_key = faultnet.start_plan(net, name="task container killed")
-    faultnet.wait_until(net, plan_key, executing_on(ORG2, min_done=1))
+    plan_key, task_key = faultnet.one_long_task_plan(net)
     container = faultnet.wait_for_container(net, plan_key, ORG2)
+    faultnet.wait_until(net, plan_key, executing_on(ORG2))
+    time.sleep(1)  # the function runs in it
 
     container.kill()
     killed = time.monotonic()
 
-    plan = faultnet.wait_for_plan(net, plan_key)
-    assert str(plan.status.value) == "PLAN_STATUS_FAILED"
-    [failed] = [task for task in faultnet.tasks_of(net, plan_key) if faultnet.status_of(task) == "STATUS_FAILED"]
-    assert str(failed.error_type.value) == "INTERNAL_ERROR"
-    assert "the task's container was killed (SIGKILL) while the function ran" in net.clients[ORG2].get_logs(failed.key)
-    assert all(faultnet.status_of(task) in faultnet.TERMINAL for task in faultnet.tasks_of(net, plan_key))
-    faultnet.check_no_duplicates(net, plan_key, complete=False)
-    faultnet.wait_no_containers(net, plan_key)
+    plan = faultnet.wait_for_plan(net, plan_key, timeout=60)
     print(f"\n[faults] plan {plan_key[:8]}: failed {time.monotonic() - killed:.1f} s after its container was killed")
+    assert str(plan.status.value) == "PLAN_STATUS_FAILED"
+    task = net.clients[ORG1].get_task(task_key)
+    assert (faultnet.status_of(task), str(task.error_type.value)) == ("STATUS_FAILED", "INTERNAL_ERROR")
+    assert "the task's container was killed (SIGKILL) while the function ran" in net.clients[ORG2].get_logs(task_key)
+    faultnet.wait_no_containers(net, plan_key)
