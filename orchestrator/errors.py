@@ -43,6 +43,10 @@ CODES = {
     "FUNCTION_UNUSABLE": (grpc.StatusCode.FAILED_PRECONDITION, "the function's image failed or was canceled"),
     "NOT_A_MEMBER": (grpc.StatusCode.PERMISSION_DENIED, "the organization is not a member of the channel"),
     "TOO_MANY_STREAMS": (grpc.StatusCode.RESOURCE_EXHAUSTED, "the replica serves its maximum of event streams"),
+    "DATABASE_UNAVAILABLE": (
+        grpc.StatusCode.UNAVAILABLE,
+        "the ledger's database cannot be reached; nothing was written: retry",
+    ),
     "INTERNAL": (grpc.StatusCode.INTERNAL, "an unexpected error; the orchestrator's log has the details"),
     "UNAUTHENTICATED": (grpc.StatusCode.UNAUTHENTICATED, "no verified client certificate"),
 }

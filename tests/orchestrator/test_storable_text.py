@@ -240,8 +240,8 @@ def test_a_key_with_a_nul_is_not_found_on_every_read_and_change_not_an_internal_
 
 def test_a_request_with_an_encoded_surrogate_is_refused_before_the_ledger_and_writes_nothing(clients, watches):
     """A client not in Python can put the bytes of a surrogate (invalid UTF-8) in a string field:
-    protobuf refuses to decode such a request, so the ledger never sees it. (gRPC itself answers
-    INTERNAL "Exception deserializing request!", without an error code.)"""
+    protobuf refuses to decode such a request, so the ledger never sees it, and the caller is told
+    why: INVALID_ARGUMENT with the code INVALID_TEXT (gRPC alone would answer INTERNAL)."""
     client = clients(ORG2)
     key = new_key()
     raw = api.NewComputePlan(key=key, name="ab").SerializeToString().replace(b"ab", b"\xed\xa0")
@@ -250,7 +250,8 @@ def test_a_request_with_an_encoded_surrogate_is_refused_before_the_ledger_and_wr
     watch.mark()
     with pytest.raises(grpc.RpcError) as refused:
         call(raw, metadata=(("channel", "mychannel"),), timeout=10)
-    assert refused.value.code() != grpc.StatusCode.OK, refused.value
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value
+    assert dict(refused.value.trailing_metadata())["error-code"] == "INVALID_TEXT"
     assert watch.mark() == []
     with pytest.raises(NotFound):
         client.get_compute_plan(key)
