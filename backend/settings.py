@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from backend import __version__
 from backend.env import env_bool, env_db, env_int, env_json, env_list, env_str, env_text
+from orchestrator_client.logs import logging_config
 
 DATA_DIR = Path(env_str("BACKEND_DATA_DIR", str(Path.cwd() / ".backend"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -349,10 +350,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "substrapp.models.users.Role"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": env_str("BACKEND_LOG_LEVEL", "INFO")},
-}
+# Text on a terminal; JSON lines with LOG_FORMAT=json, every line naming this organization and
+# the task, plan or request it is about (orchestrator_client/logs.py).
+LOGGING = logging_config(env_str("BACKEND_LOG_LEVEL", "INFO"), organization=ORG_ID)

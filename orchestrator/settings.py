@@ -12,6 +12,8 @@ from pathlib import Path
 
 import environ
 
+from orchestrator_client.logs import logging_config
+
 env = environ.Env()
 
 DATA_DIR = Path(env.str("ORCHESTRATOR_DATA_DIR", default=str(Path.cwd() / ".orchestrator")))
@@ -50,10 +52,5 @@ MAX_STREAMS = env.int("ORCHESTRATOR_MAX_STREAMS", default=THREADS // 2)
 # per second, and adds at most this much to the delivery lag.
 EVENT_LINGER_S = env.float("ORCHESTRATOR_EVENT_LINGER_MS", default=10.0) / 1000
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": env.str("ORCHESTRATOR_LOG_LEVEL", default="INFO")},
-}
+# Text on a terminal; JSON lines with LOG_FORMAT=json (orchestrator_client/logs.py).
+LOGGING = logging_config(env.str("ORCHESTRATOR_LOG_LEVEL", default="INFO"), process="orchestrator")

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from orchestrator_client import limits
+from orchestrator_client.logs import about
 
 
 class RequestSizeLimitMiddleware:
@@ -83,8 +84,9 @@ class AuditMiddleware:
 
         request.request_id = audit.request_id_of(request)
         started = timezone.now()
-        response = self.get_response(request)
-        if request.method in audit.STATE_CHANGING:
-            audit.record_request(request, response, request.request_id, started)
+        with about(request=request.request_id):  # on every line logged while it is answered
+            response = self.get_response(request)
+            if request.method in audit.STATE_CHANGING:
+                audit.record_request(request, response, request.request_id, started)
         response["X-Request-ID"] = request.request_id
         return response

@@ -12,13 +12,17 @@ tasks prefer the worker that ran the plan's last task here: each worker also rea
 own, and while its heartbeat is fresh the plan's tasks go there (`PlanAffinity`).
 """
 
+import logging
 import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from orchestrator_client.logs import about
 from substrapp.models import ComputePlan, ComputeTask, Function, Model, PlanAffinity, TaskStatus, WorkerNode
+
+logger = logging.getLogger(__name__)
 
 PLAN_ENDED = {"PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"}
 TASK_ENDED = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELED}
@@ -31,7 +35,10 @@ def enqueue_task(channel: str, key: str, countdown: float | None = None, plan_ke
     from substrapp.tasks import run_compute_task
 
     plan_key = plan_key or _plan_of(key)
-    run_compute_task.apply_async((channel, key), queue=queue_for_plan(plan_key), countdown=countdown)
+    queue = queue_for_plan(plan_key)
+    run_compute_task.apply_async((channel, key), queue=queue, countdown=countdown)
+    with about(task=key, plan=plan_key, channel=channel):
+        logger.info("task %s queued on %s", key, queue)
 
 
 # Plan affinity: each worker also reads a queue of its own (`personal_queue`).

@@ -16,7 +16,9 @@ from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
 from django.db import connections
 
+from orchestrator_client.logs import about
 from substrapp import queueing, worker
+from substrapp.models import ComputeTask
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,11 @@ def run_compute_task(self, channel: str, key: str) -> str:
             queueing.remember_plan_node(key, self.request.hostname)
         return worker.run_task(channel, key)
 
-    outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
+    plan = ComputeTask.objects.filter(key=key).values_list("compute_plan_id", flat=True).first()
+    with about(task=key, plan=plan, channel=channel):  # on every line logged while it runs
+        logger.info("task %s: running", key)
+        outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
+        logger.info("task %s: %s", key, outcome)
     if outcome == "held" and worker.still_executing(key):
         # Another worker holds the task: if it dies (on another host, where its pid tells
         # nothing), its lease expires and this message takes the task over.
