@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from google.protobuf.message import DecodeError
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
@@ -43,7 +44,6 @@ def enum_name(message, field: str) -> str:
 # A lost or refused database connection (a restart, a failover, connections exhausted) is
 # temporary: the call is answered UNAVAILABLE, which clients retry, never INTERNAL, which they do
 # not (docs/orchestrator.md, "Riding out a database restart").
-UNAVAILABLE_CODE = "DATABASE_UNAVAILABLE"
 TEMPORARY_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
@@ -54,8 +54,8 @@ def abort(context, error: OrchestratorError):
 
 def abort_unavailable(context, what: str, error: DatabaseError):
     log.warning("%s: the database is unavailable (%s)", what, error)
-    context.set_trailing_metadata((("error-code", UNAVAILABLE_CODE),))
-    context.abort(grpc.StatusCode.UNAVAILABLE, f"{what}: the ledger's database is unavailable, retry later")
+    message = f"{what}: the ledger's database is unavailable, retry later"
+    abort(context, OrchestratorError("DATABASE_UNAVAILABLE", message))
 
 
 def drop_broken_connection() -> None:
@@ -306,12 +306,51 @@ SERVICES = (
 )
 
 
+class _Undecodable:
+    """A request whose bytes protobuf refuses (a string field that is not UTF-8)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class RefuseUndecodableRequests(grpc.ServerInterceptor):
+    """A request that does not decode is the caller's error: INVALID_ARGUMENT with the code
+    INVALID_TEXT, where gRPC alone would answer INTERNAL without a code. Nothing is written: the
+    servicer never sees it."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None or handler.request_streaming:
+            return handler
+        decode = handler.request_deserializer
+
+        def decode_or_mark(raw: bytes):
+            try:
+                return decode(raw)
+            except DecodeError as error:
+                return _Undecodable(str(error))
+
+        def refusing(behaviour):
+            def call(request, context):
+                if isinstance(request, _Undecodable):
+                    message = f"the request does not decode (a text that is not UTF-8?): {request.reason}"
+                    abort(context, OrchestratorError("INVALID_TEXT", message))
+                return behaviour(request, context)
+
+            return call
+
+        if handler.unary_unary is not None:
+            return handler._replace(request_deserializer=decode_or_mark, unary_unary=refusing(handler.unary_unary))
+        return handler._replace(request_deserializer=decode_or_mark, unary_stream=refusing(handler.unary_stream))
+
+
 def build_server(
     address: str, certificate: bytes, private_key: bytes, client_ca: bytes, channels: Channels
 ) -> tuple[grpc.Server, int]:
     """A server that accepts only clients whose certificate the CA signed."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.THREADS),
+        interceptors=[RefuseUndecodableRequests()],
         options=[
             ("grpc.max_receive_message_length", MESSAGE_LIMIT),
             ("grpc.max_send_message_length", MESSAGE_LIMIT),
