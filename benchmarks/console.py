@@ -8,8 +8,9 @@ benchmarks/backend.py does, waits for the mirror, signs in to the console with i
 measures:
 
 - `<page>_p95_ms`: the p95 of `samples` GETs of each list page and live endpoint of the console:
-  the plans list, its live JSON, the plan's page (task table, chart), the plan's live JSON (every
-  task's state, for the graph), the datasets and functions lists.
+  the plans list, its live JSON, the plan's page (task table, chart), the plan's graph JSON (every
+  task with its parents, fetched once by the page), the plan's live JSON (each task's status and
+  the performances, polled), the datasets and functions lists.
 - `graph_draw_10k_ms`: in headless chromium, the time graph.js takes to lay out and draw the
   plan's workflow graph (window.consoleGraphDrawMs), best and median of 5 page loads;
   `graph_page_ready_ms`: from navigation to the graph drawn, with the live JSON fetched.
@@ -118,6 +119,7 @@ def main() -> None:
             "plans_list": "/console/plans/",
             "plans_live": f"/console/plans/live.json?keys={plan.key}",
             "plan_page": f"/console/plans/{plan.key}/",
+            "plan_graph": f"/console/plans/{plan.key}/graph.json",
             "plan_live": f"/console/plans/{plan.key}/live.json",
             "datasets_list": "/console/datasets/",
             "functions_list": "/console/functions/",

@@ -64,6 +64,7 @@ class NewTokenForm(forms.Form):
         choices=[(1, "1 hour"), (24, "1 day"), (168, "7 days"), (720, "30 days")],
         initial=24,
     )
+    note = forms.CharField(max_length=100, required=False, help_text="What the token is for.")
 
 
 class ChannelForm(forms.Form):

@@ -46,6 +46,7 @@ def plan_summary(plan: ComputePlan, counts: dict) -> dict:
         "name": plan.name,
         "status": plan.status,
         "owner": plan.owner,
+        "creator": creator_of(plan),
         "tag": plan.tag,
         "metadata": plan.metadata,
         "creation_date": plan.creation_date.isoformat(),
@@ -56,18 +57,29 @@ def plan_summary(plan: ComputePlan, counts: dict) -> dict:
     }
 
 
+def creator_of(plan: ComputePlan) -> str:
+    """The user who registered the plan here (PlanCreator), else only its organization: the ledger
+    knows no user, and a plan registered elsewhere has no creator here."""
+    record = getattr(plan, "creator_record", None)
+    return f"{record.username} ({plan.owner})" if record is not None else plan.owner
+
+
 def may_cancel(plan: ComputePlan) -> bool:
     """The orchestrator lets the plan's owner cancel it, and only while it runs."""
     return plan.owner == settings.ORG_ID and plan.status not in PLAN_ENDED
 
 
-def task_states(plan: ComputePlan) -> dict:
+# The graph's order of tasks: the structure and each poll's statuses list them alike.
+GRAPH_ORDER = ("rank", "worker", "creation_date", "key")
+
+
+def task_graph(plan: ComputePlan) -> dict:
     """The plan's tasks for the workflow graph, as parallel arrays (compact at 10,000 tasks):
     key, rank, worker (index into `workers`), status (index into `statuses`), parents (indexes
-    into the arrays)."""
+    into the arrays). Fetched once by a page; the polls then bring `task_statuses` only."""
     rows = list(
         ComputeTask.objects.filter(compute_plan=plan)
-        .order_by("rank", "worker", "creation_date", "key")
+        .order_by(*GRAPH_ORDER)
         .values_list("key", "rank", "worker", "status", "parent_task_keys")
     )
     index = {row[0]: i for i, row in enumerate(rows)}
@@ -82,6 +94,12 @@ def task_states(plan: ComputePlan) -> dict:
         "status": [STATUS_CODES.get(row[3], 0) for row in rows],
         "parents": [[index[p] for p in row[4] if p in index] for row in rows],
     }
+
+
+def task_statuses(plan: ComputePlan) -> list[int]:
+    """Each task's status code, in the graph's order: what changes while a plan runs."""
+    rows = ComputeTask.objects.filter(compute_plan=plan).order_by(*GRAPH_ORDER).values_list("status", flat=True)
+    return [STATUS_CODES.get(status, 0) for status in rows]
 
 
 def performance_series(plan: ComputePlan) -> list[dict]:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("console/plans/", plans.plan_list, name="plans"),
     path("console/plans/live.json", plans.plan_states, name="plans-live"),
     path("console/plans/<uuid:key>/", plans.plan_detail, name="plan"),
+    path("console/plans/<uuid:key>/graph.json", plans.plan_graph, name="plan-graph"),
     path("console/plans/<uuid:key>/live.json", plans.plan_live, name="plan-live"),
     path("console/plans/<uuid:key>/performances.csv", plans.plan_performances_csv, name="plan-csv"),
     path("console/plans/<uuid:key>/cancel/", plans.plan_cancel, name="plan-cancel"),

@@ -9,7 +9,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from console.access import member_required
 from console.forms import PlanKeysForm
-from console.plans import STATUS_LABELS, may_cancel, performance_series, performances_csv, plan_summaries, task_states
+from console.plans import (
+    STATUS_LABELS,
+    may_cancel,
+    performance_series,
+    performances_csv,
+    plan_summaries,
+    task_graph,
+    task_statuses,
+)
 from orchestrator_client.errors import OrchestratorError
 from substrapp import computation
 from substrapp.api.filtersets.computeplans import PLAN_STATUSES, ComputePlanFilterSet
@@ -29,7 +37,7 @@ TASK_PAGE_SIZE = 100
 
 
 def visible_plans(request):
-    return ComputePlan.objects.for_user(request.user)
+    return ComputePlan.objects.for_user(request.user).select_related("creator_record")
 
 
 def plan_of(request, key: str) -> ComputePlan:
@@ -88,11 +96,19 @@ def plan_detail(request, key):
 
 @require_GET
 @member_required
+def plan_graph(request, key):
+    """The workflow graph's tasks, fetched once by the plan's page."""
+    return JsonResponse(task_graph(plan_of(request, key)))
+
+
+@require_GET
+@member_required
 def plan_live(request, key):
-    """The live part of a plan's page: its summary, every task's state, its performances."""
+    """The live part of a plan's page: its summary, each task's status in the graph's order, its
+    performances."""
     plan = plan_of(request, key)
     summary = plan_summaries([plan])[0]
-    return JsonResponse({"plan": summary, "tasks": task_states(plan), "charts": performance_series(plan)})
+    return JsonResponse({"plan": summary, "status": task_statuses(plan), "charts": performance_series(plan)})
 
 
 @require_GET

@@ -2,15 +2,17 @@
 channel's admins see and change that channel's users only, never superusers, never delete
 themselves."""
 
+import datetime
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console import accounts as console_accounts
 from console.access import admin_required, member_required
 from console.forms import NewTokenForm, NewUserForm, PasswordResetForm, RoleForm
 from substrapp import accounts
-from substrapp.models import ExpiringToken, UserChannel, channel_of
+from substrapp.models import UserChannel, channel_of
 
 
 def channel_users(request):
@@ -49,7 +51,7 @@ def user_role(request, username):
     elif membership.user == request.user:
         messages.error(request, "You cannot change your own role.")
     else:
-        console_accounts.change_role(membership, form.cleaned_data["role"])
+        accounts.change_role(membership, form.cleaned_data["role"])
         messages.success(request, f"{username} is now {form.cleaned_data['role']}.")
     return redirect("console:users")
 
@@ -60,8 +62,8 @@ def user_password(request, username):
     membership = membership_of(request, username)
     form = PasswordResetForm(request.POST)
     if form.is_valid():
-        console_accounts.reset_password(membership, form.cleaned_data["password"])
-        messages.success(request, f"The password of {username} was reset; its API tokens were revoked.")
+        accounts.set_password(membership.user, form.cleaned_data["password"])
+        messages.success(request, f"The password of {username} was reset; its API tokens and sessions were closed.")
     else:
         messages.error(request, " ".join(form.errors.get("password", ["Bad password."])))
     return redirect("console:users")
@@ -85,9 +87,10 @@ def token_list(request):
     form = NewTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
-        new_token = console_accounts.issue_token_for(request.user, form.cleaned_data["hours"])
+        expires_at = timezone.now() + datetime.timedelta(hours=form.cleaned_data["hours"])
+        new_token = accounts.issue_token(request.user, expires_at=expires_at, note=form.cleaned_data["note"])
     context = {
-        "tokens": ExpiringToken.objects.filter(user=request.user).order_by("-created"),
+        "tokens": accounts.active_tokens(request.user),
         "form": NewTokenForm() if new_token else form,
         "new_token": new_token,
     }

@@ -129,7 +129,7 @@ def test_an_admin_cannot_touch_users_of_another_channel_or_delete_themselves(adm
 
 @pytest.mark.django_db
 def test_a_user_creates_a_token_that_the_api_accepts_then_revokes_it(user_client, user):
-    page = csrf_post(user_client, "/console/tokens/", {"hours": "168"}).content.decode()
+    page = csrf_post(user_client, "/console/tokens/", {"hours": "168", "note": "nightly job"}).content.decode()
     key = page.split('id="new-token-key" readonly value="')[1].split('"')[0]
     token = ExpiringToken.objects.get(user=user)
 
@@ -139,6 +139,7 @@ def test_a_user_creates_a_token_that_the_api_accepts_then_revokes_it(user_client
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/compute_plan/").status_code == 200
     assert 167 <= (token.expires_at - timezone.now()).total_seconds() / 3600 <= 168
+    assert token.note == "nightly job" and "nightly job" in user_client.get("/console/tokens/").content.decode()
     csrf_post(user_client, f"/console/tokens/{token.id}/revoke/")
     assert api.get("/compute_plan/").status_code == 401
 

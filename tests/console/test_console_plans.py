@@ -7,6 +7,7 @@ import io
 import pytest
 from django.test import Client
 
+from substrapp.models import PlanCreator
 from tests.console import world
 from tests.console.conftest import csrf_post
 
@@ -58,6 +59,15 @@ def test_the_plans_list_shows_the_channels_plans_with_their_progress_and_hides_o
 
 
 @pytest.mark.django_db
+def test_a_plan_registered_here_names_the_user_who_created_it(user_client):
+    plan = world.plan("mine")
+    PlanCreator.objects.create(compute_plan=plan, username="carol")
+
+    assert "carol (MyOrg1MSP)" in user_client.get("/console/plans/").content.decode()
+    assert "carol (MyOrg1MSP)" in user_client.get(f"/console/plans/{plan.key}/").content.decode()
+
+
+@pytest.mark.django_db
 def test_the_plans_list_is_searched_filtered_and_sorted_by_the_apis_filterset(user_client):
     world.plan("alpha", status="PLAN_STATUS_DONE")
     world.plan("beta", status="PLAN_STATUS_FAILED")
@@ -104,14 +114,17 @@ def test_a_plan_page_shows_its_tasks_chart_and_graph_data(user_client):
     made = world.tasks(plan, rounds=3)
 
     page = user_client.get(f"/console/plans/{plan.key}/")
+    graph = user_client.get(f"/console/plans/{plan.key}/graph.json").json()
     live = user_client.get(f"/console/plans/{plan.key}/live.json").json()
 
     assert page.status_code == 200
     assert made[0].key[:8] in page.content.decode()
-    assert live["tasks"]["workers"] == ["MyOrg2MSP", "MyOrg3MSP"]
-    assert len(live["tasks"]["keys"]) == 6
-    last = live["tasks"]["keys"].index(made[-1].key)
-    assert len(live["tasks"]["parents"][last]) == 2
+    assert graph["workers"] == ["MyOrg2MSP", "MyOrg3MSP"]
+    assert len(graph["keys"]) == 6
+    last = graph["keys"].index(made[-1].key)
+    assert len(graph["parents"][last]) == 2
+    assert live["status"] == graph["status"]
+    assert {graph["statuses"][code] for code in live["status"]} == {"STATUS_DONE"}
     chart = live["charts"][0]
     assert chart["rounds"] == [1, 2, 3]
     assert [s["name"] for s in chart["series"]] == ["MyOrg2MSP", "MyOrg3MSP"]
@@ -124,6 +137,7 @@ def test_a_plan_of_another_channel_is_not_found(user_client):
 
     assert user_client.get(f"/console/plans/{other.key}/").status_code == 404
     assert user_client.get(f"/console/plans/{other.key}/live.json").status_code == 404
+    assert user_client.get(f"/console/plans/{other.key}/graph.json").status_code == 404
     assert user_client.get(f"/console/plans/{other.key}/performances.csv").status_code == 404
 
 

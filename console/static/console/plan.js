@@ -1,35 +1,47 @@
-// A plan's page, live: every few seconds one request (live.json) brings the plan's summary,
-// every task's status and the performances; the graph, the charts and the summary are redrawn.
-// Polling stops once the plan has ended.
+// A plan's page, live: the graph's tasks are fetched once (graph.json); then every few seconds
+// one request (live.json) brings the plan's summary, each task's status and the performances,
+// and the graph, the charts and the summary are redrawn. A change in the number of tasks fetches
+// the graph again. Polling stops once the plan has ended.
 "use strict";
 
 const POLL_MS = 3000;
 const ENDED = ["PLAN_STATUS_DONE", "PLAN_STATUS_FAILED", "PLAN_STATUS_CANCELED"];
 
-function renderPlan(state) {
-  window.consoleGraph.drawGraph(document.getElementById("graph"), state.tasks);
-  const canvases = document.querySelectorAll("#charts canvas.perf");
-  state.charts.forEach((chart, i) => { if (canvases[i]) window.consoleChart.drawChart(canvases[i], chart); });
-  window.consoleLive.updateSummary(document.getElementById("summary"), state.plan);
+async function getJson(url) {
+  const answer = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
+  return answer.json();
 }
 
-async function pollPlan(url) {
+function drawCharts(charts) {
+  const canvases = document.querySelectorAll("#charts canvas.perf");
+  charts.forEach((chart, i) => { if (canvases[i]) window.consoleChart.drawChart(canvases[i], chart); });
+}
+
+async function pollPlan(summary, graph, tasks) {
   try {
-    const answer = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!answer.ok) return;
-    const state = await answer.json();
-    renderPlan(state);
+    const state = await getJson(summary.dataset.liveUrl);
+    if (state.status.length !== tasks.keys.length) {
+      tasks = await getJson(summary.dataset.graphUrl);
+    } else {
+      tasks.status = state.status;
+    }
+    window.consoleGraph.drawGraph(graph, tasks);
+    drawCharts(state.charts);
+    window.consoleLive.updateSummary(summary, state.plan);
     if (ENDED.includes(state.plan.status)) return;
   } catch (error) {
     // The network or the backend is away for a moment: try again at the next tick.
   }
-  setTimeout(() => pollPlan(url), POLL_MS);
+  setTimeout(() => pollPlan(summary, graph, tasks), POLL_MS);
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+document.addEventListener("DOMContentLoaded", async () => {
+  const summary = document.getElementById("summary");
   const graph = document.getElementById("graph");
   window.consoleGraph.enableTaskLinks(graph);
-  const charts = JSON.parse(document.getElementById("charts-data").textContent);
-  document.querySelectorAll("#charts canvas.perf").forEach((canvas, i) => window.consoleChart.drawChart(canvas, charts[i]));
-  pollPlan(document.getElementById("summary").dataset.liveUrl);
+  drawCharts(JSON.parse(document.getElementById("charts-data").textContent));
+  const tasks = await getJson(summary.dataset.graphUrl);
+  window.consoleGraph.drawGraph(graph, tasks);
+  setTimeout(() => pollPlan(summary, graph, tasks), POLL_MS);
 });
