@@ -38,6 +38,9 @@ def recheck_chain(channel: str) -> ChainCheck:
     verifying every link, and compares the last hash with the one kept."""
     cursor = kept_chain(channel)
     verifier = ChainVerifier()
+    if cursor.position == 0:
+        # Nothing applied yet: nothing to compare, and the stream would wait for a first event.
+        return ChainCheck(channel, True, 0, 0, "This organization has applied no event of this channel yet.")
     try:
         for event in orchestrator_for(channel).subscribe(0, verifier=verifier, timeout=RECHECK_SECONDS):
             if event.position >= cursor.position:

@@ -183,3 +183,10 @@ def test_a_user_in_no_channel_is_refused_every_page():
     client = signed_in(nobody)
 
     assert client.get("/console/plans/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_check_of_a_channel_with_no_event_applied_answers_at_once_without_the_orchestrator(user_client):
+    page = csrf_post(user_client, "/console/integrity/").content.decode()
+
+    assert "Chain intact." in page and "applied no event" in page
