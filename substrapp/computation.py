@@ -209,7 +209,7 @@ def performance_rows(plan: ComputePlan) -> list[dict]:
     """Every performance of a plan, by task rank then worker, as `get_performances` reads them."""
     performances = (
         Performance.objects.filter(compute_task__compute_plan=plan)
-        .select_related("compute_task")
+        .select_related("compute_task__function")
         .order_by("compute_task__rank", "compute_task__worker", "compute_task__key", "compute_task_output_identifier")
     )
     return [
@@ -221,11 +221,24 @@ def performance_rows(plan: ComputePlan) -> list[dict]:
                 "round_idx": round_index(perf.compute_task.metadata),
                 "function_key": perf.compute_task.function_id,
             },
+            "metric": {"key": perf.compute_task.function_id, "name": perf.compute_task.function.name},
             "identifier": perf.compute_task_output_identifier,
             "perf": perf.performance_value,
         }
         for perf in performances
     ]
+
+
+def plan_statistics(plan: ComputePlan) -> dict:
+    """The distinct ranks and rounds of a plan's tasks (the web frontend's chart axes)."""
+    rows = ComputeTask.objects.filter(compute_plan=plan).values_list("rank", "metadata")
+    ranks, rounds = set(), set()
+    for rank, metadata in rows.iterator():
+        ranks.add(rank)
+        round_idx = round_index(metadata)
+        if round_idx is not None:
+            rounds.add(round_idx)
+    return {"compute_tasks_distinct_ranks": sorted(ranks), "compute_tasks_distinct_rounds": sorted(rounds)}
 
 
 def round_index(metadata: dict) -> int | None:

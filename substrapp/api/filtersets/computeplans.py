@@ -5,6 +5,7 @@ from substrapp.api.filtersets.common import (
     ChoiceListFilter,
     DateRangeFilter,
     DurationFilter,
+    ListFilter,
     ListFilterSet,
     MetadataFilter,
     sorting,
@@ -27,6 +28,8 @@ class ComputePlanFilterSet(ListFilterSet):
     status = ChoiceListFilter(choices=PLAN_STATUSES)
     metadata = MetadataFilter()
     worker = django_filters.CharFilter(method="filter_worker")
+    # The web frontend's creator filter: usernames of this organization (PlanCreator).
+    creator = ListFilter(field_name="creator_record__username")
     function_key = django_filters.CharFilter(method="filter_function")
     dataset_key = django_filters.CharFilter(method="filter_input_assets")
     data_sample_key = django_filters.CharFilter(method="filter_input_assets")

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -22,12 +23,23 @@ class ComputePlanListSerializer(serializers.ListSerializer):
         return super().to_representation(plans)
 
 
+def seconds_between(start, end) -> int | None:
+    """Whole seconds from start to end, or to now when it has not ended; None before it starts."""
+    if start is None:
+        return None
+    return int(((end or timezone.now()) - start).total_seconds())
+
+
 class ComputePlanSerializer(serializers.ModelSerializer):
     creation_date = IsoDateTimeField()
     start_date = IsoDateTimeField(allow_null=True)
     end_date = IsoDateTimeField(allow_null=True)
     estimated_end_date = serializers.SerializerMethodField()
-    duration = serializers.SerializerMethodField()
+    duration = serializers.SerializerMethodField(help_text="Seconds from start to end, or to now while it runs.")
+    creator = serializers.SerializerMethodField(help_text="The user of this organization who registered it.")
+    delete_intermediary_models = serializers.SerializerMethodField(
+        help_text="Always false: intermediary models are deleted per output (`transient`), not per plan."
+    )
     task_count = serializers.SerializerMethodField()
     waiting_builder_slot_count = serializers.SerializerMethodField()
     building_count = serializers.SerializerMethodField()
@@ -54,6 +66,8 @@ class ComputePlanSerializer(serializers.ModelSerializer):
             "end_date",
             "estimated_end_date",
             "duration",
+            "creator",
+            "delete_intermediary_models",
             *(field.name for field in dataclasses.fields(TaskCounts)),
         ]
 
@@ -69,9 +83,14 @@ class ComputePlanSerializer(serializers.ModelSerializer):
         return IsoDateTimeField().to_representation(plan.end_date if plan.status in PLAN_ENDED else None)
 
     def get_duration(self, plan) -> int | None:
-        if plan.start_date is None or plan.end_date is None:
-            return None
-        return int((plan.end_date - plan.start_date).total_seconds())
+        return seconds_between(plan.start_date, plan.end_date)
+
+    def get_creator(self, plan) -> str | None:
+        record = getattr(plan, "creator_record", None)
+        return record.username if record is not None else None
+
+    def get_delete_intermediary_models(self, plan) -> bool:
+        return False
 
     def get_task_count(self, plan) -> int:
         return self.counts(plan).task_count
@@ -132,13 +151,55 @@ class PerformanceTaskSerializer(serializers.Serializer):
     function_key = serializers.CharField()
 
 
+class MetricSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+
+
 class PerformanceRowSerializer(serializers.Serializer):
     compute_task = PerformanceTaskSerializer()
+    metric = MetricSerializer(help_text="The function that computed it (the web frontend's metric).")
     identifier = serializers.CharField()
     perf = serializers.FloatField()
+
+
+class PlanStatisticsSerializer(serializers.Serializer):
+    compute_tasks_distinct_ranks = serializers.ListField(child=serializers.IntegerField())
+    compute_tasks_distinct_rounds = serializers.ListField(child=serializers.IntegerField())
 
 
 class PerformancesSerializer(serializers.Serializer):
     """Every performance of a plan at once: `get_performances` never follows `next`."""
 
     results = PerformanceRowSerializer(many=True)
+    compute_plan_statistics = PlanStatisticsSerializer(help_text="What the web frontend's chart axes need.")
+
+
+class PlugSerializer(serializers.Serializer):
+    identifier = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class GraphTaskSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    rank = serializers.IntegerField()
+    worker = serializers.CharField()
+    status = serializers.CharField()
+    function_name = serializers.CharField()
+    inputs_specs = PlugSerializer(many=True)
+    outputs_specs = PlugSerializer(many=True)
+
+
+class EdgeSerializer(serializers.Serializer):
+    source_task_key = serializers.CharField()
+    source_output_identifier = serializers.CharField()
+    target_task_key = serializers.CharField()
+    target_input_identifier = serializers.CharField()
+
+
+class WorkflowGraphSerializer(serializers.Serializer):
+    """Schema only: the view answers the dict reports.workflow_graph builds (10,000 tasks are not
+    run through serializers)."""
+
+    tasks = GraphTaskSerializer(many=True)
+    edges = EdgeSerializer(many=True)

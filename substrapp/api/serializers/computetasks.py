@@ -6,6 +6,7 @@ from rest_framework import serializers
 from orchestrator_client import limits
 from substrapp.api.fields import IsoDateTimeField
 from substrapp.api.serializers.common import IdentifierDictField, MetadataField, PermissionSerializer
+from substrapp.api.serializers.computeplans import seconds_between
 from substrapp.api.serializers.datasets import DataManagerSerializer, DataSampleSerializer
 from substrapp.api.serializers.functions import FunctionSerializer
 from substrapp.api.serializers.outputs import OutModelSerializer, PerformanceSerializer
@@ -21,6 +22,7 @@ class TaskSerializer(serializers.ModelSerializer):
     creation_date = IsoDateTimeField()
     start_date = IsoDateTimeField(allow_null=True)
     end_date = IsoDateTimeField(allow_null=True)
+    duration = serializers.SerializerMethodField(help_text="Seconds from start to end, or to now while it runs.")
     durations = serializers.SerializerMethodField(
         help_text="Seconds of each step on this organization's worker (prepare_inputs, image, execution, "
         "save_outputs); empty for a task run elsewhere or not run yet."
@@ -30,7 +32,10 @@ class TaskSerializer(serializers.ModelSerializer):
         model = ComputeTask
         fields = ["key", "function", "owner", "compute_plan_key", "metadata", "status", "worker", "rank", "tag"]
         fields += ["creation_date", "start_date", "end_date", "error_type", "inputs", "outputs", "logs_permission"]
-        fields += ["durations"]
+        fields += ["duration", "durations"]
+
+    def get_duration(self, task) -> int | None:
+        return seconds_between(task.start_date, task.end_date)
 
     def get_durations(self, task) -> dict[str, float]:
         execution = getattr(task, "execution", None)

@@ -3,7 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from substrapp import computation
+from substrapp import computation, reports
 from substrapp.api.filtersets.computeplans import ComputePlanFilterSet
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.computeplans import (
@@ -11,8 +11,9 @@ from substrapp.api.serializers.computeplans import (
     NewComputePlanSerializer,
     PerformancesSerializer,
     RenameSerializer,
+    WorkflowGraphSerializer,
 )
-from substrapp.models import ComputePlan, channel_of
+from substrapp.models import ComputePlan, PlanCreator, channel_of
 
 
 class ComputePlanViewSet(
@@ -24,7 +25,7 @@ class ComputePlanViewSet(
     """The caller's channel's compute plans; registered, renamed and canceled through the
     orchestrator."""
 
-    queryset = ComputePlan.objects.all()
+    queryset = ComputePlan.objects.select_related("creator_record")
     serializer_class = ComputePlanSerializer
     lookup_field = "key"
     filterset_class = ComputePlanFilterSet
@@ -34,6 +35,9 @@ class ComputePlanViewSet(
         spec = NewComputePlanSerializer(data=request.data)
         spec.is_valid(raise_exception=True)
         plan = computation.register_compute_plan(channel_of(request.user), **spec.validated_data)
+        # The first to register it is its creator: the same plan sent again by another keeps it.
+        PlanCreator.objects.get_or_create(compute_plan=plan, defaults={"username": request.user.get_username()})
+        plan = self.get_queryset().get(key=plan.key)
         return Response(self.get_serializer(plan).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RenameSerializer, responses=ComputePlanSerializer)
@@ -52,5 +56,15 @@ class ComputePlanViewSet(
     @extend_schema(responses=PerformancesSerializer)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def perf(self, request, key=None):
-        rows = computation.performance_rows(self.get_object())
-        return Response(PerformancesSerializer({"results": rows}).data)
+        plan = self.get_object()
+        answer = {
+            "results": computation.performance_rows(plan),
+            "compute_plan_statistics": computation.plan_statistics(plan),
+        }
+        return Response(PerformancesSerializer(answer).data)
+
+    @extend_schema(responses=WorkflowGraphSerializer)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def workflow_graph(self, request, key=None):
+        """Every task and every parent-to-child edge of the plan, for the frontend to lay out."""
+        return Response(reports.workflow_graph(self.get_object()))

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -12,7 +13,7 @@ from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.computetasks import BulkCreateSerializer, TaskAssetSerializer, TaskSerializer
 from substrapp.api.views.datasets import FILE_ROUTE, peer_asset
 from substrapp.assetfiles import check_peer_in_channel, fetch_from_owner
-from substrapp.models import ComputeTask, channel_of
+from substrapp.models import ComputePlan, ComputeTask, channel_of
 from substrapp.storage import open_stored
 
 TEXT = "text/plain; charset=utf-8"
@@ -71,3 +72,12 @@ class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
         return self.get_paginated_response(
             TaskAssetSerializer(page, many=True, context=self.get_serializer_context()).data
         )
+
+
+class PlanTaskViewSet(TaskViewSet):
+    """`/compute_plan/<key>/task/`: the tasks of one plan of the caller's channel, with every
+    filter and ordering of the task list. A plan of another channel is a 404."""
+
+    def get_queryset(self):
+        plan = get_object_or_404(ComputePlan.objects.for_user(self.request.user), key=self.kwargs["compute_plan_key"])
+        return super().get_queryset().filter(compute_plan=plan)
