@@ -139,10 +139,16 @@ def performances_csv(plan: ComputePlan) -> str:
                 task["key"],
                 task["rank"],
                 task["round_idx"],
-                task["worker"],
+                spreadsheet_safe(task["worker"]),
                 task["function_key"],
-                row["identifier"],
+                spreadsheet_safe(row["identifier"]),
                 row["perf"],
             ]
         )
     return out.getvalue()
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A name chosen by another organization or a data scientist, kept from being read as a
+    formula when the CSV is opened in a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

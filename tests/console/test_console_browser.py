@@ -154,6 +154,15 @@ def test_a_person_follows_plans_reads_a_failure_and_manages_users_in_the_console
     assert page.locator("#charts figure.chart").count() >= 1
     assert page.locator("#tasks tbody tr").count() == 10
     page.screenshot(path=shots / "plan.png", full_page=True)
+    # The graph with a keyboard: focus, arrows, Enter opens the task said.
+    page.locator("#graph").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    said = page.locator("#graph-selection").inner_text()
+    assert said.startswith("task ") and "done" in said
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/tasks/**")
+    assert said.split()[1].rstrip(",") in page.url
 
     # The failed task's logs, fetched from the organization that ran it.
     page.goto(f"{org['url']}/console/plans/{world['broken']}/")

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.test import Client
 
+from console.plans import spreadsheet_safe
 from substrapp.models import PlanCreator
 from tests.console import world
 from tests.console.conftest import csrf_post
@@ -172,3 +173,8 @@ def test_the_console_css_and_scripts_are_served_without_collectstatic(user_clien
     for name in ("console.css", "graph.js", "chart.js", "plan.js", "live.js"):
         answer = user_client.get(f"/static/console/{name}")
         assert answer.status_code == 200, name
+
+
+def test_a_name_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_safe("accuracy") == "accuracy"

@@ -67,6 +67,7 @@ function drawGraph(canvas, data) {
   drawTasks(ctx, data, layout);
   canvas._layout = layout;
   canvas._data = data;
+  drawSelection(ctx, canvas);
   window.consoleGraphDrawMs = performance.now() - started;
   canvas.dataset.drawnTasks = String(layout.n);
 }
@@ -137,4 +138,46 @@ function enableTaskLinks(canvas) {
   });
 }
 
-window.consoleGraph = { drawGraph, enableTaskLinks, STATUS_COLOURS };
+// Keyboard: the graph takes the focus (Tab); arrow keys move from task to task (left and right
+// along the graph's order, up and down to the previous or next organization's band at the same
+// rank), Enter opens the task, and a live region says which task is selected.
+function drawSelection(ctx, canvas) {
+  const i = canvas._selected;
+  if (i === undefined || i < 0 || i >= canvas._layout.n) return;
+  ctx.strokeStyle = "#f59f00";
+  ctx.lineWidth = 3;
+  ctx.strokeRect(canvas._layout.x[i] - 3, canvas._layout.y[i] - 3, canvas._layout.box + 4, canvas._layout.box + 4);
+}
+
+function neighbour(data, i, key) {
+  const n = data.keys.length;
+  if (key === "ArrowRight") return Math.min(n - 1, i + 1);
+  if (key === "ArrowLeft") return Math.max(0, i - 1);
+  const step = key === "ArrowDown" ? 1 : -1;
+  for (let j = i + step; j >= 0 && j < n; j += step) {
+    if (data.ranks[j] !== data.ranks[i]) break;
+    if (data.worker[j] !== data.worker[i]) return j;
+  }
+  return i;
+}
+
+function enableKeyboard(canvas, announce) {
+  canvas.tabIndex = 0;
+  canvas.addEventListener("keydown", (event) => {
+    const data = canvas._data;
+    if (!data || !data.keys.length) return;
+    const i = canvas._selected === undefined ? -1 : canvas._selected;
+    if (event.key === "Enter" && i >= 0) {
+      window.location.href = canvas.dataset.taskUrl.replace("00000000-0000-0000-0000-000000000000", data.keys[i]);
+      return;
+    }
+    if (!["ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown"].includes(event.key)) return;
+    event.preventDefault();
+    canvas._selected = i < 0 ? 0 : neighbour(data, i, event.key);
+    drawGraph(canvas, data);
+    const j = canvas._selected;
+    announce.textContent = `task ${data.keys[j].slice(0, 8)}, rank ${data.ranks[j]}, ${data.workers[data.worker[j]]}, ${data.statuses[data.status[j]].slice(7).toLowerCase().replaceAll("_", " ")}; Enter opens it`;
+  });
+}
+
+window.consoleGraph = { drawGraph, enableTaskLinks, enableKeyboard, STATUS_COLOURS };

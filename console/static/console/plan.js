@@ -40,6 +40,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const summary = document.getElementById("summary");
   const graph = document.getElementById("graph");
   window.consoleGraph.enableTaskLinks(graph);
+  window.consoleGraph.enableKeyboard(graph, document.getElementById("graph-selection"));
   drawCharts(JSON.parse(document.getElementById("charts-data").textContent));
   const tasks = await getJson(summary.dataset.graphUrl);
   window.consoleGraph.drawGraph(graph, tasks);
