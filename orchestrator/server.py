@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 from google.protobuf.message import DecodeError
 
+from orchestrator import metrics
 from orchestrator.errors import OrchestratorError
 from orchestrator.events import ensure_channel_heads, events_after
 from orchestrator.feed import Feeds, batch_element
@@ -183,6 +184,7 @@ class ComputeTaskService(Servicer, rpc.ComputeTaskServiceServicer):
         task = computetasks.apply_task_action(caller, request.key, action, request.models, request.performances)
         with about(task=request.key, plan=task.get("compute_plan_key"), organization=caller.org):
             log.info("task %s: %s, now %s", request.key, action, task.get("status"))
+        metrics.count_transition(action)
         return task
 
 
@@ -350,7 +352,7 @@ def build_server(
     """A server that accepts only clients whose certificate the CA signed."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.THREADS),
-        interceptors=[RefuseUndecodableRequests()],
+        interceptors=[metrics.MeasureRequests(), RefuseUndecodableRequests()],
         options=[
             ("grpc.max_receive_message_length", MESSAGE_LIMIT),
             ("grpc.max_send_message_length", MESSAGE_LIMIT),
@@ -400,6 +402,8 @@ def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes
     gc.collect()
     gc.freeze()  # what was loaded at start is never garbage: the collector no longer walks it
     server.start()
+    if settings.METRICS_PORT:
+        metrics.serve_metrics(settings.METRICS_PORT)
     log.info("orchestrator listening on port %d, channels %s", port, sorted(channels.members))
     if port_file:
         # Written whole, then renamed into place: a reader polling for the file never sees it empty.

@@ -52,5 +52,8 @@ MAX_STREAMS = env.int("ORCHESTRATOR_MAX_STREAMS", default=THREADS // 2)
 # per second, and adds at most this much to the delivery lag.
 EVENT_LINGER_S = env.float("ORCHESTRATOR_EVENT_LINGER_MS", default=10.0) / 1000
 
+# Prometheus metrics on this port, at /metrics (orchestrator/metrics.py); 0: none.
+METRICS_PORT = env.int("ORCHESTRATOR_METRICS_PORT", default=0)
+
 # Text on a terminal; JSON lines with LOG_FORMAT=json (orchestrator_client/logs.py).
 LOGGING = logging_config(env.str("ORCHESTRATOR_LOG_LEVEL", default="INFO"), process="orchestrator")
