@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from console.access import member_required
+from console.access import form_errors, member_required
 from console.forms import PlanKeysForm
 from console.plans import (
     STATUS_LABELS,
@@ -70,7 +70,7 @@ def plan_states(request):
     """The live part of the plans list: status and task counts of the plans on screen."""
     form = PlanKeysForm(request.GET)
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return form_errors(form)
     plans = list(visible_plans(request).filter(key__in=form.cleaned_data["keys"]))
     return JsonResponse({"plans": plan_summaries(plans)})
 

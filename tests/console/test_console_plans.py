@@ -106,7 +106,8 @@ def test_the_plans_live_endpoint_refuses_what_is_not_a_list_of_keys(user_client)
     answer = user_client.get("/console/plans/live.json", {"keys": "x' OR 1=1"})
 
     assert answer.status_code == 400
-    assert "keys" in answer.json()["errors"]
+    body = answer.json()
+    assert body["code"] == "invalid" and body["detail"].startswith("keys: ") and "keys" in body["errors"]
 
 
 @pytest.mark.django_db
@@ -136,7 +137,9 @@ def test_a_plan_page_shows_its_tasks_chart_and_graph_data(user_client):
 def test_a_plan_of_another_channel_is_not_found(user_client):
     other = world.plan("theirs", channel="otherchannel")
 
-    assert user_client.get(f"/console/plans/{other.key}/").status_code == 404
+    page = user_client.get(f"/console/plans/{other.key}/")
+    assert page.status_code == 404 and b"not in your channel" in page.content
+    assert user_client.get(f"/console/plans/{other.key}/live.json").json()["code"] == "not_found"
     assert user_client.get(f"/console/plans/{other.key}/live.json").status_code == 404
     assert user_client.get(f"/console/plans/{other.key}/graph.json").status_code == 404
     assert user_client.get(f"/console/plans/{other.key}/performances.csv").status_code == 404
