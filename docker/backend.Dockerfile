@@ -30,6 +30,7 @@ WORKDIR /app
 COPY manage.py ./
 COPY backend/ backend/
 COPY substrapp/ substrapp/
+COPY console/ console/
 COPY compute/ compute/
 COPY orchestrator_client/ orchestrator_client/
 COPY docker/healthcheck.py docker/gunicorn.conf.py docker/static_wsgi.py docker/
@@ -38,7 +39,7 @@ COPY docker/healthcheck.py docker/gunicorn.conf.py docker/static_wsgi.py docker/
 # chart. collectstatic needs settings: a throw-away data directory and secret key.
 RUN BACKEND_DATA_DIR=/tmp/build BACKEND_SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \
     && mv /tmp/build/static /app/static && rm -rf /tmp/build \
-    && python -m compileall -q backend substrapp compute orchestrator_client docker \
+    && python -m compileall -q backend substrapp console compute orchestrator_client docker \
     && groupadd --gid 10001 backend \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin backend \
     && mkdir -p /var/lib/backend \
