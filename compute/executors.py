@@ -35,7 +35,10 @@ logger = logging.getLogger(__name__)
 
 CONTAINER_ROOT = "/substra_internal"
 ARGUMENTS = "arguments.txt"
-UNPRIVILEGED_USER = "65534:65534"  # nobody: for images whose USER is root
+# For images whose USER is root: Substra runs compute pods as uid/gid 1001, and Dockerfiles
+# written for it (substrafl's, its end-to-end suite's) give that uid a 0700 home holding the
+# function. Any fixed non-root uid is as unprivileged as another.
+UNPRIVILEGED_USER = "1001:1001"
 POLL_SECONDS = 0.25
 KILL_SETTLE_SECONDS = 2.0  # how long a killed container may still be reported running
 
@@ -129,7 +132,7 @@ def task_folders(plan_dir: Path, task_key: str) -> tuple[Path, Path]:
     inputs.mkdir(exist_ok=True)
     shutil.rmtree(outputs, ignore_errors=True)
     outputs.mkdir()
-    # The function may run as any uid (the image's own USER, or nobody): it must write here.
+    # The function may run as any uid (the image's own USER, or 1001): it must write here.
     outputs.chmod(0o777)
     return inputs, outputs
 
@@ -594,7 +597,7 @@ class DockerExecutor:
 
     @staticmethod
     def _user(image: Image) -> str:
-        """The image's own USER unless it is root, else nobody."""
+        """The image's own USER unless it is root, else Substra's compute uid."""
         user = image.user.strip()
         if not user or user.split(":")[0] in ("root", "0"):
             return UNPRIVILEGED_USER

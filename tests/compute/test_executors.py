@@ -288,7 +288,7 @@ def docker_image(docker_executor, docker_world):
 
 @pytest.fixture(scope="module")
 def user_image(docker_executor, docker_world):
-    return build(docker_executor, docker_world, DOCKERFILE.replace("ENTRYPOINT", "USER 1001:1001\nENTRYPOINT"))
+    return build(docker_executor, docker_world, DOCKERFILE.replace("ENTRYPOINT", "USER 2002:2002\nENTRYPOINT"))
 
 
 @pytest.fixture
@@ -334,11 +334,11 @@ def test_docker_run_gives_exit_code_and_logs_and_the_plan_keeps_its_container(do
 def test_docker_container_is_isolated_and_limited(docker_executor, docker_image, tmp_path, plan_key):
     result = run_task(docker_executor, tmp_path / "plan", plan_key, docker_image, "task1", "ok")
     assert result.exit_code == 0, result.logs
-    assert b"uid 65534\n" in result.logs  # the image's USER is root: nobody runs the function
+    assert b"uid 1001\n" in result.logs  # the image's USER is root: Substra's compute uid runs it
     assert b'net ["lo"]\n' in result.logs
     [container] = docker_executor.plan_containers(plan_key)
     config, host = container.attrs["Config"], container.attrs["HostConfig"]
-    assert config["User"] == "65534:65534"
+    assert config["User"] == "1001:1001"
     assert host["NetworkMode"] == "none"
     assert host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"]
@@ -355,12 +355,12 @@ def test_docker_container_is_isolated_and_limited(docker_executor, docker_image,
 
 @pytest.mark.docker
 def test_docker_image_with_a_non_root_user_runs_as_that_user(docker_executor, user_image, tmp_path, plan_key):
-    assert user_image.user == "1001:1001"
+    assert user_image.user == "2002:2002"
     result = run_task(docker_executor, tmp_path / "plan", plan_key, user_image, "task1", "ok")
     assert result.exit_code == 0, result.logs
-    assert b"uid 1001\n" in result.logs
+    assert b"uid 2002\n" in result.logs
     [container] = docker_executor.plan_containers(plan_key)
-    assert container.attrs["Config"]["User"] == "1001:1001"
+    assert container.attrs["Config"]["User"] == "2002:2002"
 
 
 @pytest.mark.docker
