@@ -114,7 +114,7 @@ def _as_api_exception(exc):
     if isinstance(exc, FileNotFoundError):
         return exceptions.NotFound("The file is missing from this organization's storage.")
     if isinstance(exc, computation.RegistrationRefused):
-        return BadRequest(exc.message, code=(exc.code or "invalid").lower())
+        return _refused_registration(exc)
     if isinstance(exc, computation.Conflict):
         return Conflict(exc.message, key=exc.key)
     if isinstance(exc, computation.NotPermitted):
@@ -130,6 +130,20 @@ def _as_api_exception(exc):
     if isinstance(exc, orchestrator_client.OrchestratorError):
         return _from_orchestrator(exc)
     return exc
+
+
+# A registration refused because an organization may not process an input is a 403, as on
+# Substra (the SDK raises AuthorizationError); every other refusal is the request's fault, a 400.
+_PERMISSION_CODES = {"PERMISSION_DENIED", "WORKER_NOT_PERMITTED"}
+
+
+def _refused_registration(exc: computation.RegistrationRefused) -> ApiError:
+    code = (exc.code or "invalid").upper()
+    if code in _PERMISSION_CODES:
+        error = ApiError(exc.message, code=code.lower())
+        error.status_code = status.HTTP_403_FORBIDDEN
+        return error
+    return BadRequest(exc.message, code=code.lower())
 
 
 def _from_orchestrator(exc: orchestrator_client.OrchestratorError) -> exceptions.APIException:
