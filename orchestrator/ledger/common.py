@@ -108,8 +108,11 @@ def new_permission(permission, owner: str, known_orgs: set[str]) -> dict:
     authorized = set(check_organizations(permission.authorized_ids, "an authorized id"))
     unknown = authorized - known_orgs
     if unknown:
+        # Substra's wording first: its clients and end-to-end suite look for it.
         raise OrchestratorError(
-            "UNKNOWN_ORGANIZATION", f"authorized_ids names organizations unknown in the channel: {sorted(unknown)}"
+            "UNKNOWN_ORGANIZATION",
+            f"invalid permission input values: authorized_ids names organizations unknown in the channel: "
+            f"{sorted(unknown)}",
         )
     return {"public": bool(permission.public), "authorized_ids": sorted(authorized | {owner})}
 
