@@ -350,6 +350,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "substrapp.models.users.Role"},
 }
 
+# The event consumer's Prometheus metrics on this port, at /metrics (substrapp/metrics.py); 0: none.
+CONSUMER_METRICS_PORT = env_int("BACKEND_CONSUMER_METRICS_PORT", 0)
+
 # Text on a terminal; JSON lines with LOG_FORMAT=json, every line naming this organization and
 # the task, plan or request it is about (orchestrator_client/logs.py).
 LOGGING = logging_config(env_str("BACKEND_LOG_LEVEL", "INFO"), organization=ORG_ID)

@@ -38,7 +38,7 @@ from django.utils import timezone
 from orchestrator_client import OrchestratorClient, OrchestratorError, Unavailable
 from orchestrator_client.chain import ChainBroken, ChainVerifier
 from orchestrator_client.pb import assets_pb2 as pb
-from substrapp import audit, queueing
+from substrapp import audit, metrics, queueing
 from substrapp.mirror import save_snapshots
 from substrapp.models import ChannelCursor
 from substrapp.orchestration import orchestrator_for
@@ -93,6 +93,7 @@ def consume(
             report_broken_chain(channel, error)
             raise
         except Exception as error:
+            metrics.restarted(channel)
             delay = backoff.next_delay()
             if is_transient(error):
                 logger.warning("channel %s: %s; following again in %.1f s", channel, error, delay)
@@ -118,12 +119,15 @@ def follow_channel(channel: str, stop, stop_when_idle: bool, idle_seconds: float
     cursor, _ = ChannelCursor.objects.get_or_create(channel=channel)
     logger.info("channel %s: following the events after %d", channel, cursor.position)
     verifier = ChainVerifier(cursor.position, cursor.hash)
+    metrics.following(channel, cursor)
     stream_seconds = DRAIN_STREAM_SECONDS if stop_when_idle else STREAM_SECONDS
     with EventReader(orchestrator_for(channel), verifier, stream_seconds) as reader:
         while not stop.is_set():
             events = reader.next_batch(BATCH_SIZE, timeout=idle_seconds)
+            metrics.channel_read(channel, verifier)
             if events:
                 apply_events(channel, events)
+                metrics.events_applied(channel, events)
                 backoff.reset()
             elif stop_when_idle:
                 return

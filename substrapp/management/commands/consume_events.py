@@ -2,8 +2,10 @@ import contextlib
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from substrapp import metrics
 from substrapp.channels import channel_names
 from substrapp.consumer import consume_channels
 
@@ -29,6 +31,8 @@ class Command(BaseCommand):
         unknown = sorted(set(channels) - set(channel_names()))
         if unknown:
             raise CommandError(f"not channels of this organization: {', '.join(unknown)}")
+        if settings.CONSUMER_METRICS_PORT:
+            metrics.serve_metrics(settings.CONSUMER_METRICS_PORT)
         stop = threading.Event()
         with _stopped_by_signals(stop):
             failures = consume_channels(channels, stop=stop, stop_when_idle=until_idle)
