@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
+# Where the browser tests keep their screenshots (CONSOLE_SCREENSHOTS, else test-artifacts/ in the
+# repository, ignored by git); the session's summary names it.
+SCREENSHOTS = Path(
+    os.environ.get("CONSOLE_SCREENSHOTS")
+    or Path(__file__).resolve().parents[2] / "test-artifacts" / "console-screenshots"
+)
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -17,6 +17,14 @@ from tests.backend.conftest import (  # noqa: F401 (fixtures and hooks pytest fi
 )
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Names the browser tests' screenshots, kept as the session's artifacts."""
+    from tests.console.browsing import SCREENSHOTS
+
+    if any(SCREENSHOTS.glob("*.png")):
+        terminalreporter.write_line(f"console screenshots: {SCREENSHOTS}")
+
+
 def signed_in(account) -> Client:
     """A browser-like client of the console, signed in through its form (CSRF checks on)."""
     client = Client(enforce_csrf_checks=True)

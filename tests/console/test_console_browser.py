@@ -1,14 +1,12 @@
 """The console in headless chromium against a live three-organization devnet (subprocess
 executor): a finished FedAvg plan and a failed task, then each main flow as a person runs it.
-Screenshots of each page go to the folder the session prints (CONSOLE_SCREENSHOTS, or a temporary
-folder)."""
+Screenshots of each page go to the folder the session's summary names (tests/console/browsing.py)."""
 
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import zipfile
@@ -19,7 +17,7 @@ import substra
 from substra.sdk.schemas import ComputePlanSpec, ComputePlanTaskSpec, ComputeTaskOutputSpec, InputRef
 
 from examples.fedavg import workflow
-from tests.console.browsing import browser, chromium_available
+from tests.console.browsing import SCREENSHOTS, browser, chromium_available
 
 REPO = Path(__file__).resolve().parents[2]
 AGGREGATOR, DATA_ORGS = "MyOrg1MSP", ["MyOrg2MSP", "MyOrg3MSP"]
@@ -105,10 +103,10 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shots():
-    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tempfile.mkdtemp(prefix="console-screenshots-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nconsole screenshots: {folder}")
-    return folder
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    return SCREENSHOTS
 
 
 @pytest.fixture(scope="module")
