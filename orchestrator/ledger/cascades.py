@@ -129,8 +129,23 @@ def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict
     tasks_updated(events, rows(cancel_tasks, [moment, plan_key]))
     if ended:
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(ended[0]))
-        return ended[0]
-    return plan_row(plan_key)
+    for other_plan in _plans_waiting_on_ended_tasks_of(plan_key):
+        end_plan(other_plan, events)
+    return ended[0] if ended else plan_row(plan_key)
+
+
+def _plans_waiting_on_ended_tasks_of(plan_key: str) -> list[str]:
+    """The other plans with a pending task whose parent, in this plan, ended without being Done.
+    A task may take its parent from another plan (Substra allows it, the SDK's add_task makes a
+    plan per task): that task can never run, so its own plan ends too, canceled."""
+    found = rows(
+        f"SELECT DISTINCT child.compute_plan_id FROM {TASKS} child "
+        f"JOIN {EDGES} edge ON edge.child_id = child.key JOIN {TASKS} parent ON parent.key = edge.parent_id "
+        f"WHERE parent.compute_plan_id = %s AND parent.status IN ('STATUS_FAILED', 'STATUS_CANCELED') "
+        f"AND child.compute_plan_id <> %s AND child.{NOT_TERMINAL} ORDER BY child.compute_plan_id",
+        [plan_key, plan_key],
+    )
+    return [row["compute_plan_id"] for row in found]
 
 
 def insert_rows(model, rows: list[dict]) -> None:

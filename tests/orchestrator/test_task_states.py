@@ -205,13 +205,37 @@ def test_canceling_a_task_is_for_its_owner_and_cancels_its_plan(world):
         world.client(ORG2).apply_task_action(first["key"], "TASK_ACTION_CANCELED")
 
 
-def test_a_parent_must_be_in_the_same_plan(world):
+def test_a_parent_in_another_plan_unblocks_its_child_when_done(world):
+    # Substra allows it, and the SDK's add_task registers each task in a plan of its own.
     parent = world.train_task(world.plan())
     register(world, parent)
+    child_plan = world.plan()
+    (child,) = register(world, world.aggregate_task(child_plan, [parent["key"]]))
+    assert child.status == pb.STATUS_WAITING_FOR_PARENT_TASKS and child.rank == 1
     world.run(parent["key"])
-    with pytest.raises(InvalidRequest) as refused:
+    assert status(world, child.key) == pb.STATUS_WAITING_FOR_EXECUTOR_SLOT
+    assert world.client(ORG2).get_compute_plan(child_plan).status != pb.PLAN_STATUS_CANCELED
+
+
+def test_a_plan_that_ends_cancels_the_plans_waiting_on_its_tasks(world):
+    parent_plan, child_plan, grandchild_plan = world.plan(), world.plan(), world.plan()
+    parent = world.train_task(parent_plan)
+    register(world, parent)
+    child = world.aggregate_task(child_plan, [parent["key"]])
+    register(world, child)
+    grandchild = world.aggregate_task(grandchild_plan, [child["key"]])
+    register(world, grandchild)
+    world.client(ORG1).apply_task_action(parent["key"], "TASK_ACTION_EXECUTING")
+    world.client(ORG1).register_failure_report(
+        asset_key=parent["key"], asset_kind="ASSET_COMPUTE_TASK", error_type="EXECUTION_ERROR", logs_address=ADDRESS
+    )
+    assert world.client(ORG2).get_compute_plan(parent_plan).status == pb.PLAN_STATUS_FAILED
+    for plan, task in ((child_plan, child), (grandchild_plan, grandchild)):
+        assert status(world, task["key"]) == pb.STATUS_CANCELED, "it could never run"
+        assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_CANCELED
+    with pytest.raises(InvalidTransition) as refused:
         register(world, world.aggregate_task(world.plan(), [parent["key"]]))
-    assert refused.value.code == "UNKNOWN_PARENT"
+    assert refused.value.code == "PARENT_ENDED"
 
 
 def test_a_failure_report_sent_again_is_answered_the_same(world):
