@@ -14,7 +14,7 @@ import traceback
 from celery import shared_task
 from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from orchestrator_client.logs import about
 from substrapp import queueing, worker
@@ -34,7 +34,10 @@ def run_compute_task(self, channel: str, key: str) -> str:
             queueing.remember_plan_node(key, self.request.hostname)
         return worker.run_task(channel, key)
 
-    plan = ComputeTask.objects.filter(key=key).values_list("compute_plan_id", flat=True).first()
+    try:
+        plan = ComputeTask.objects.filter(key=key).values_list("compute_plan_id", flat=True).first()
+    except DatabaseError:  # the database away: the run's own retry handles it; only the log misses the plan
+        plan = None
     with about(task=key, plan=plan, channel=channel):  # on every line logged while it runs
         logger.info("task %s: running", key)
         outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
