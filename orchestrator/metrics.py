@@ -25,6 +25,12 @@ DATABASE_TIME = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
 TRANSITIONS = Counter("orchestrator_task_transitions_total", "task actions applied", ["action"])
+FUNCTION_ACTIONS = Counter(
+    "orchestrator_function_actions_total", "function actions applied (builds started, ready, failed)", ["action"]
+)
+FAILURES = Counter(
+    "orchestrator_failures_total", "failure reports: failed tasks and function builds", ["asset_kind", "error_type"]
+)
 OPEN_STREAMS = Gauge("orchestrator_open_event_streams", "event subscriptions being served")
 
 
@@ -53,6 +59,14 @@ def serve_metrics(port: int) -> None:
 
 def count_transition(action: str) -> None:
     TRANSITIONS.labels(action).inc()
+
+
+def count_function_action(action: str) -> None:
+    FUNCTION_ACTIONS.labels(action).inc()
+
+
+def count_failure(asset_kind: str, error_type: str) -> None:
+    FAILURES.labels(asset_kind, error_type).inc()
 
 
 class _DatabaseTimer:

@@ -148,7 +148,10 @@ class FunctionService(Servicer, rpc.FunctionServiceServicer):
 
     @unary(pb.Function)
     def ApplyFunctionAction(self, caller, request):
-        return functions.apply_function_action(caller, request.key, enum_name(request, "action"), request.image)
+        action = enum_name(request, "action")
+        function = functions.apply_function_action(caller, request.key, action, request.image)
+        metrics.count_function_action(action)
+        return function
 
 
 class ComputePlanService(Servicer, rpc.ComputePlanServiceServicer):
@@ -208,7 +211,9 @@ class OutputService(Servicer, rpc.OutputServiceServicer):
     @unary(pb.FailureReport)
     def RegisterFailureReport(self, caller, request):
         kind, error_type = enum_name(request, "asset_kind"), enum_name(request, "error_type")
-        return outputs.register_failure_report(caller, request, kind, error_type)
+        report = outputs.register_failure_report(caller, request, kind, error_type)
+        metrics.count_failure(kind, error_type)
+        return report
 
     @unary(pb.FailureReport)
     def GetFailureReport(self, caller, request):

@@ -220,3 +220,18 @@ def test_dockerfiles_build_non_root_images_with_a_health_check_in_two_stages():
         assert re.search(r"^HEALTHCHECK ", text, re.M), name
         assert len(re.findall(r"^FROM ", text, re.M)) == 2, name
         assert "COPY --from=install /opt/venv /opt/venv" in text
+
+
+@pytest.mark.parametrize(("chart", "suffix", "variable"), [
+    ("orchestrator", "-orchestrator", "ORCHESTRATOR_METRICS_PORT"),
+    ("backend", "-consumer", "BACKEND_CONSUMER_METRICS_PORT"),
+])  # fmt: skip
+def test_the_processes_with_metrics_serve_them_on_a_port_their_pods_announce(chart, suffix, variable):
+    deployment = one(render(chart), "Deployment", suffix)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    container = pod_spec(deployment)["containers"][0]
+    port = env_of(container)[variable]["value"]
+
+    assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/path"]) == ("true", "/metrics")
+    assert annotations["prometheus.io/port"] == port
+    assert {"name": "metrics", "containerPort": int(port), "protocol": "TCP"} in container["ports"]

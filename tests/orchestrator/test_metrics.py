@@ -12,7 +12,7 @@ import orchestrator_client
 from devnet.orchestrator import OrchestratorProcess
 from devnet.postgres import create_database, drop_database
 from tests.conftest import CHANNELS, ORG1, ORG2, ORG3
-from tests.orchestrator.conftest import World, new_key
+from tests.orchestrator.conftest import ADDRESS, World, new_key
 
 
 def free_port() -> int:
@@ -69,8 +69,12 @@ def test_requests_transitions_events_and_streams_agree_with_what_happened(measur
     clients = Clients(process)
     world = World(clients)
     plan = world.plan()
-    (task,) = clients(ORG2).register_tasks([world.train_task(plan)])
+    task, failing = clients(ORG2).register_tasks([world.train_task(plan), world.train_task(plan)])
     world.run(task.key)
+    clients(ORG1).apply_task_action(failing.key, "TASK_ACTION_EXECUTING")
+    clients(ORG1).register_failure_report(
+        asset_key=failing.key, asset_kind="ASSET_COMPUTE_TASK", error_type="EXECUTION_ERROR", logs_address=ADDRESS
+    )
     with pytest.raises(orchestrator_client.NotFound):
         clients(ORG1).get_task(new_key())
     stream = clients(ORG3).subscribe(0, timeout=30)
@@ -86,8 +90,11 @@ def test_requests_transitions_events_and_streams_agree_with_what_happened(measur
     assert value(samples, "orchestrator_request_seconds_count", method="RegisterTasks") == 1
     assert value(samples, "orchestrator_database_seconds_count", method="RegisterTasks") == 1
     assert value(samples, "orchestrator_database_seconds_sum", method="RegisterTasks") > 0
-    for action in ("TASK_ACTION_EXECUTING", "TASK_ACTION_DONE"):
-        assert value(samples, "orchestrator_task_transitions_total", action=action) == 1
+    assert value(samples, "orchestrator_task_transitions_total", action="TASK_ACTION_EXECUTING") == 2
+    assert value(samples, "orchestrator_task_transitions_total", action="TASK_ACTION_DONE") == 1
+    failed = {"asset_kind": "ASSET_COMPUTE_TASK", "error_type": "EXECUTION_ERROR"}
+    assert value(samples, "orchestrator_failures_total", **failed) == 1
+    assert value(samples, "orchestrator_function_actions_total", action="FUNCTION_ACTION_READY") == 3
     head = max(event.position for event in clients(ORG1).subscribe(0, timeout=2))
     assert value(samples, "orchestrator_events_written_total", channel="mychannel") == head
     assert value(samples, "orchestrator_open_event_streams") == 1
