@@ -46,7 +46,8 @@ def recheck_chain(channel: str) -> ChainCheck:
             if event.position >= cursor.position:
                 break
     except ChainBroken as error:
-        return ChainCheck(channel, False, verifier.position, cursor.position, f"Chain broken: {error}.")
+        reason = str(error)
+        return ChainCheck(channel, False, verifier.position, cursor.position, f"{reason[:1].upper()}{reason[1:]}.")
     return _compare_with_kept(channel, verifier, cursor)
 
 
