@@ -36,3 +36,23 @@ class FileReferenceField(serializers.Field):
     def to_representation(self, asset):
         address = public_url(self.context["request"], reverse(self.route, args=[asset.key]))
         return {"checksum": getattr(asset, f"{self.prefix}_checksum"), "storage_address": address}
+
+
+def with_download(permissions: dict) -> dict:
+    """The ledger keeps who may process an asset; whoever may process it may download its files
+    too (the file routes check exactly that). The web frontend reads both."""
+    return {**permissions, "download": permissions.get("download", permissions.get("process"))}
+
+
+PERMISSION_SCHEMA = {
+    "type": "object",
+    "properties": {"public": {"type": "boolean"}, "authorized_ids": {"type": "array", "items": {"type": "string"}}},
+}
+
+
+@extend_schema_field({"type": "object", "properties": {"process": PERMISSION_SCHEMA, "download": PERMISSION_SCHEMA}})
+class PermissionsField(serializers.JSONField):
+    """An asset's `permissions` as read: `process`, and `download` for the web frontend."""
+
+    def to_representation(self, value):
+        return with_download(value)

@@ -329,3 +329,18 @@ def test_nothing_of_another_channel_is_reachable_by_the_frontends_routes(world, 
     assert charlie.call("get", "/news_feed/").json()["results"] == []
     export = charlie.call("get", f"/performance/export/?key={plan['key']}").content.decode()
     assert plan["key"] not in export
+
+
+def test_assets_permissions_name_download_beside_process_for_the_frontend(world, bob):
+    plan = new_plan(bob)
+    train, _ = train_and_evaluate(world, bob, plan)
+
+    task = bob.call("get", f"/task/{train}/").json()
+    dataset = bob.call("get", f"/data_manager/{world.data_manager}/").json()
+
+    for permissions in (
+        task["function"]["permissions"],
+        dataset["permissions"],
+        task["outputs"]["model"]["permissions"],
+    ):
+        assert permissions["download"] == permissions["process"]

@@ -81,7 +81,9 @@ def test_a_registered_function_is_served_at_once_in_the_sdk_shape(api, backend):
     )
     assert body["inputs"] == INPUTS
     assert body["outputs"] == OUTPUTS
-    assert body["permissions"] == {"process": {"public": False, "authorized_ids": [ORG1, ORG2]}}
+    process = {"public": False, "authorized_ids": [ORG1, ORG2]}
+    # `download` for the web frontend: whoever may process it may download it (the SDK ignores it).
+    assert body["permissions"] == {"process": process, "download": process}
     assert body["archive"]["storage_address"] == f"http://testserver/function/{key}/file/"
     assert registered.archive.storage_address == body["archive"]["storage_address"]
     assert registered.archive.checksum == body["archive"]["checksum"]

@@ -4,7 +4,7 @@ task's input and output assets (§6.11)."""
 from rest_framework import serializers
 
 from orchestrator_client import limits
-from substrapp.api.fields import IsoDateTimeField
+from substrapp.api.fields import IsoDateTimeField, with_download
 from substrapp.api.serializers.common import IdentifierDictField, MetadataField, PermissionSerializer
 from substrapp.api.serializers.computeplans import seconds_between
 from substrapp.api.serializers.datasets import DataManagerSerializer, DataSampleSerializer
@@ -19,6 +19,7 @@ class TaskSerializer(serializers.ModelSerializer):
     function = FunctionSerializer()
     compute_plan_key = serializers.CharField(source="compute_plan_id")
     inputs = serializers.SerializerMethodField()
+    outputs = serializers.SerializerMethodField()
     creation_date = IsoDateTimeField()
     start_date = IsoDateTimeField(allow_null=True)
     end_date = IsoDateTimeField(allow_null=True)
@@ -40,6 +41,13 @@ class TaskSerializer(serializers.ModelSerializer):
     def get_durations(self, task) -> dict[str, float]:
         execution = getattr(task, "execution", None)
         return execution.durations if execution is not None else {}
+
+    def get_outputs(self, task) -> dict[str, dict]:
+        """{identifier: {"permissions", "transient"}}, the permissions with `download` too."""
+        return {
+            identifier: {**output, "permissions": with_download(output.get("permissions") or {})}
+            for identifier, output in task.outputs.items()
+        }
 
     def get_inputs(self, task) -> list[dict]:
         """The orchestrator's inputs as the SDK's four-key items."""

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orchestrator_client import limits
-from substrapp.api.fields import FileReferenceField, IsoDateTimeField
+from substrapp.api.fields import FileReferenceField, IsoDateTimeField, PermissionsField
 from substrapp.api.serializers.common import MetadataField, PermissionSerializer, StrictSerializer
 from substrapp.models import DataManager, DataSample
 
@@ -15,6 +15,7 @@ def key_list() -> serializers.ListField:
 
 
 class DataManagerSerializer(serializers.ModelSerializer):
+    permissions = PermissionsField(read_only=True)
     data_sample_keys = serializers.SerializerMethodField()
     opener = FileReferenceField("opener", "data_manager-opener")
     description = FileReferenceField("description", "data_manager-description")

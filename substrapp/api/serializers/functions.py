@@ -4,7 +4,7 @@ that registers one."""
 from rest_framework import serializers
 
 from orchestrator_client import limits
-from substrapp.api.fields import FileReferenceField, IsoDateTimeField
+from substrapp.api.fields import FileReferenceField, IsoDateTimeField, PermissionsField
 from substrapp.api.serializers.common import (
     IdentifierDictField,
     MetadataField,
@@ -20,6 +20,7 @@ RESERVED_INPUTS = {"ASSET_DATA_MANAGER": "opener", "ASSET_DATA_SAMPLE": "datasam
 
 
 class FunctionSerializer(serializers.ModelSerializer):
+    permissions = PermissionsField(read_only=True)
     description = FileReferenceField("description", "function-description")
     archive = FileReferenceField("archive", "function-file")
     creation_date = IsoDateTimeField()

@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from substrapp.addresses import public_url
-from substrapp.api.fields import IsoDateTimeField
+from substrapp.api.fields import IsoDateTimeField, PermissionsField
 from substrapp.models import Model, Performance
 
 
@@ -14,6 +14,7 @@ class FileSerializer(serializers.Serializer):
 
 
 class OutModelSerializer(serializers.ModelSerializer):
+    permissions = PermissionsField(read_only=True)
     compute_task_key = serializers.CharField(source="compute_task_id")
     address = serializers.SerializerMethodField()
     creation_date = IsoDateTimeField()
