@@ -13,11 +13,12 @@ from django.db import connection
 from orchestrator import snapshots
 from orchestrator.events import EventLog
 from orchestrator.ledger.common import now
-from orchestrator.models import ComputePlan, ComputeTask, TaskParent
+from orchestrator.models import ComputePlan, ComputeTask, Function, TaskParent
 
 TASKS = ComputeTask._meta.db_table
 PLANS = ComputePlan._meta.db_table
 EDGES = TaskParent._meta.db_table
+FUNCTIONS = Function._meta.db_table
 TASK_RETURNING = ", ".join(snapshots.TASK_COLUMNS)
 PLAN_COLUMNS = (
     "key",
@@ -131,7 +132,25 @@ def end_plan(plan_key: str, events: EventLog, failed_task_key: str = "") -> dict
         events.updated("ASSET_COMPUTE_PLAN", plan_key, snapshots.compute_plan(ended[0]))
     for other_plan in _plans_waiting_on_ended_tasks_of(plan_key):
         end_plan(other_plan, events)
+    _cancel_functions_no_task_needs(plan_key, events)
     return ended[0] if ended else plan_row(plan_key)
+
+
+def _cancel_functions_no_task_needs(plan_key: str, events: EventLog) -> None:
+    """A function of this plan still waiting for its build, whose every task has ended, is
+    canceled rather than built for nothing (as on Substra). A task registered meanwhile ends
+    with it, through end_tasks_of_function, instead of waiting for an image that never comes."""
+    canceled = rows(
+        f"UPDATE {FUNCTIONS} fn SET status = 'FUNCTION_STATUS_CANCELED' "
+        f"WHERE fn.status = 'FUNCTION_STATUS_WAITING' "
+        f"AND fn.key IN (SELECT function_id FROM {TASKS} WHERE compute_plan_id = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {TASKS} task WHERE task.function_id = fn.key AND task.{NOT_TERMINAL}) "
+        f"RETURNING fn.key",
+        [plan_key],
+    )
+    for row in Function.objects.filter(key__in=[row["key"] for row in canceled]).order_by("key"):
+        events.updated("ASSET_FUNCTION", row.key, snapshots.function(row))
+        end_tasks_of_function(row.key, "STATUS_CANCELED", "", events)
 
 
 def _plans_waiting_on_ended_tasks_of(plan_key: str) -> list[str]:

@@ -275,6 +275,30 @@ def test_the_function_build_gates_its_tasks(world):
         world.client(ORG2).apply_function_action(function, "FUNCTION_ACTION_BUILDING")
 
 
+def test_a_function_waiting_for_its_build_is_canceled_when_every_plan_using_it_has_ended(world):
+    def unbuilt_function():
+        return world.function(
+            ORG2, permission(ORG1), inputs={"models": {"kind": "ASSET_MODEL", "multiple": True, "optional": True}},
+            outputs={"model": {"kind": "ASSET_MODEL"}}, ready=False,
+        )  # fmt: skip
+
+    def function_status(key):
+        return world.client(ORG2).get_function(key).status
+
+    only_canceled, also_elsewhere, building = unbuilt_function(), unbuilt_function(), unbuilt_function()
+    canceled_plan, live_plan = world.plan(), world.plan()
+    for plan, function in ((canceled_plan, only_canceled), (canceled_plan, also_elsewhere),
+                           (live_plan, also_elsewhere), (canceled_plan, building)):  # fmt: skip
+        register(world, world.aggregate_task(plan, [], worker=ORG1) | {"function_key": function, "inputs": []})
+    world.client(ORG2).apply_function_action(building, "FUNCTION_ACTION_BUILDING")
+    world.client(ORG2).cancel_compute_plan(canceled_plan)
+    assert function_status(only_canceled) == pb.FUNCTION_STATUS_CANCELED, "no task will ever need its image"
+    assert function_status(also_elsewhere) == pb.FUNCTION_STATUS_WAITING, "a task of a live plan needs it"
+    assert function_status(building) == pb.FUNCTION_STATUS_BUILDING, "a build under way finishes"
+    with pytest.raises(InvalidTransition):
+        world.client(ORG2).apply_function_action(only_canceled, "FUNCTION_ACTION_BUILDING")
+
+
 def test_a_ready_function_keeps_tasks_waiting_for_their_parents(world):
     function = world.function(
         ORG2, permission(ORG1), inputs={"models": {"kind": "ASSET_MODEL", "multiple": True}},

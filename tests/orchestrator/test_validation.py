@@ -401,7 +401,8 @@ def test_it_rejects_an_unknown_organization_in_a_task_output(world, reject_batch
     plan = world.plan()
     first = world.train_task(plan)
     second = world.train_task(plan, outputs={"model": output(ORG1, UNKNOWN_ORG)})
-    reject_batch([first, second], InvalidRequest, "UNKNOWN_ORGANIZATION")
+    error = reject_batch([first, second], InvalidRequest, "UNKNOWN_ORGANIZATION")
+    assert "invalid permission input values" in error.message, "Substra's wording, which its clients look for"
 
 
 def test_it_rejects_an_unknown_worker(world, reject_batch):
