@@ -23,10 +23,12 @@ import json
 import logging
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from substrapp import queueing, worker
 from substrapp.models import ComputePlan, ComputeTask, Function, Model, TaskExecution, TaskStatus, WorkerNode
@@ -114,12 +116,14 @@ class Reconciler:
 
 
 def live_leases(keys: list[str]) -> set[str]:
-    """The tasks among `keys` that a live worker holds."""
-    held = set()
-    for lease in TaskExecution.objects.filter(task_id__in=keys).exclude(holder=""):
-        if worker.lease_alive(lease):
-            held.add(lease.task_id)
-    return held
+    """The tasks among `keys` that a live worker is working on: it holds the lease and has
+    renewed it lately. A live process whose heartbeat has gone stale holds a lease it no longer
+    works on (an attempt that could not release it): its message is queued again, and the
+    lease is taken by whoever may (`worker.take_lease`); a duplicate for a task still worked on
+    waits and does nothing."""
+    stale_before = timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS)
+    leases = TaskExecution.objects.filter(task_id__in=keys, heartbeat__gt=stale_before).exclude(holder="")
+    return {lease.task_id for lease in leases if worker.lease_alive(lease)}
 
 
 # What the broker holds

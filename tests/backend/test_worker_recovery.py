@@ -6,12 +6,15 @@ do whose hand-over never came, and the models of a Done whose answer was lost.""
 
 import json
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from substrapp import reconcile, tasks, worker
-from substrapp.models import ComputeTask, Model
+from substrapp.models import ComputeTask, Model, TaskExecution
 from substrapp.storage import open_stored, store_upload
 from tests.backend.test_compute_api import (  # noqa: F401 (fixtures)
     CHANNEL,
@@ -33,26 +36,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def broker(settings, tmp_path):
-    """An empty broker folder of this test's own."""
-    folder = tmp_path / "broker"
-    folder.mkdir()
-    settings.CELERY_BROKER_URL = "filesystem://"
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
-    from backend.celery import app
-
-    app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    return folder
+def broker(settings):
+    """The broker folder of the test settings (the Celery app's producers write there)."""
+    assert settings.CELERY_BROKER_URL.startswith("filesystem")
+    return Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
 
 
-def queued_task_keys(folder) -> list[str]:
-    return sorted(key for name, key in reconcile._folder_contents(folder, [_queue()]) if name == reconcile.RUN_TASK)
-
-
-def _queue() -> str:
-    from django.conf import settings
-
-    return settings.COMPUTE_QUEUE
+def messages_for(folder: Path, key: str) -> int:
+    """How many run_compute_task messages for task `key` wait in the broker folder."""
+    works = [reconcile._work_of(path.read_bytes()) for path in folder.glob("*.msg")]
+    return works.count((reconcile.RUN_TASK, key))
 
 
 def test_a_to_do_task_whose_hand_over_never_came_is_queued_again_once(world, api, broker, monkeypatch):
@@ -66,10 +59,10 @@ def test_a_to_do_task_whose_hand_over_never_came_is_queued_again_once(world, api
     assert reconciler.run_once().get("tasks") is None  # first seen: the hand-over may be under way
     time.sleep(0.6)
     assert reconciler.run_once()["tasks"] == [key]
-    assert queued_task_keys(broker) == [key]
+    assert messages_for(broker, key) == 1
     time.sleep(0.6)
     assert reconciler.run_once().get("tasks") is None  # the queue holds it now: no duplicate
-    assert queued_task_keys(broker) == [key]
+    assert messages_for(broker, key) == 1
 
 
 def test_a_task_held_by_a_live_worker_is_not_queued_again(world, api, broker, monkeypatch):
@@ -79,10 +72,8 @@ def test_a_task_held_by_a_live_worker_is_not_queued_again(world, api, broker, mo
     bulk_create(api, [sdk_task(key, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT)])
     assert worker.take_lease(ComputeTask.objects.get(key=key)) == worker.TAKEN  # this live process
 
-    reconciler = reconcile.Reconciler()
-    reconciler.run_once()
-    assert reconciler.run_once().get("tasks") is None
-    assert queued_task_keys(broker) == []
+    assert reconcile.Reconciler().run_once().get("tasks") is None  # no grace here: at once
+    assert messages_for(broker, key) == 0
 
 
 def test_the_models_of_a_done_whose_answer_was_lost_are_adopted_by_the_next_attempt(world, api, eager, settings):
@@ -110,3 +101,18 @@ def test_the_models_of_a_done_whose_answer_was_lost_are_adopted_by_the_next_atte
     with open_stored(model.file.name) as file:
         assert file.read() == b"weights"
     assert not record.exists()
+
+
+def test_a_task_whose_live_holder_stopped_renewing_its_lease_is_queued_again(world, api, broker, monkeypatch, settings):
+    """A live process holds the lease but no longer renews it: an attempt that ended without
+    releasing it (the database was away). Nothing else would ever queue the task again."""
+    monkeypatch.setattr(reconcile, "GRACE_SECONDS", 0.0)
+    plan = new_plan(api)
+    key = new_key()
+    bulk_create(api, [sdk_task(key, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT)])
+    worker.take_lease(ComputeTask.objects.get(key=key))
+    stale = timezone.now() - timedelta(seconds=settings.COMPUTE_LEASE_SECONDS + 1)
+    TaskExecution.objects.filter(task_id=key).update(heartbeat=stale)
+
+    assert reconcile.Reconciler().run_once()["tasks"] == [key]  # no grace here
+    assert messages_for(broker, key) == 1
