@@ -200,6 +200,8 @@ MIDDLEWARE = [
     # First: a preflight (OPTIONS) is answered here, before any check that needs credentials.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every request counted and timed by its route (substrapp/metrics.py), refused ones included.
+    "substrapp.metrics.RequestMetricsMiddleware",
     # The console's CSS and JavaScript (and the admin's), straight from the apps' static folders:
     # the embedded default and the devnet serve them without a collectstatic step.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -34,3 +34,31 @@ worker_tmp_dir = "/tmp"
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "/tmp/gunicorn.ctl")
 accesslog = "-"
 errorlog = "-"
+
+# Prometheus metrics of the API on BACKEND_API_METRICS_PORT (docs/operator-guide.md, "Metrics"):
+# each worker writes its own to a folder, the master serves their sum.
+metrics_port = int(os.environ.get("BACKEND_API_METRICS_PORT", "0") or 0)
+if metrics_port:
+    import shutil
+    import tempfile
+
+    # Set before any worker imports prometheus_client, and emptied: counts start at zero.
+    metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="api-metrics-"))
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def when_ready(server):
+    if metrics_port:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(metrics_port, registry=registry)
+
+
+def child_exit(server, worker):
+    if metrics_port:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

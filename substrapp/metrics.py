@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, Counter, start_http_server
+from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
 from orchestrator_client.chain import ChainVerifier
@@ -104,3 +104,37 @@ def serve_metrics(port: int) -> None:
     """Serves /metrics on `port` from a thread of its own."""
     REGISTRY.register(ConsumerProgress())
     start_http_server(port)
+
+
+# The backend API: requests by view and status, and their duration. Gunicorn runs several worker
+# processes: docker/gunicorn.conf.py gives them a PROMETHEUS_MULTIPROC_DIR and serves the sum of
+# their metrics on BACKEND_API_METRICS_PORT from its master process.
+
+API_REQUESTS = Counter("substra_api_requests_total", "API requests answered", ["view", "method", "status"])
+API_LATENCY = Histogram(
+    "substra_api_request_seconds",
+    "API request duration, until the answer's headers (a streamed file goes on after)",
+    ["view", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120),
+)
+
+
+class RequestMetricsMiddleware:
+    """Counts and times every request by its route's name (`compute_plan-list`, `task-detail`;
+    `unknown` for a path no route matches, so that no caller can make up labels)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match is not None and match.view_name else "unknown"
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        API_REQUESTS.labels(view, method, str(response.status_code)).inc()
+        API_LATENCY.labels(view, method).observe(time.perf_counter() - started)
+        return response
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

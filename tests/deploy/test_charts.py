@@ -225,6 +225,7 @@ def test_dockerfiles_build_non_root_images_with_a_health_check_in_two_stages():
 @pytest.mark.parametrize(("chart", "suffix", "variable"), [
     ("orchestrator", "-orchestrator", "ORCHESTRATOR_METRICS_PORT"),
     ("backend", "-consumer", "BACKEND_CONSUMER_METRICS_PORT"),
+    ("backend", "-api", "BACKEND_API_METRICS_PORT"),
 ])  # fmt: skip
 def test_the_processes_with_metrics_serve_them_on_a_port_their_pods_announce(chart, suffix, variable):
     deployment = one(render(chart), "Deployment", suffix)
