@@ -35,7 +35,9 @@ class ComputePlanSerializer(serializers.ModelSerializer):
     start_date = IsoDateTimeField(allow_null=True)
     end_date = IsoDateTimeField(allow_null=True)
     estimated_end_date = serializers.SerializerMethodField()
-    duration = serializers.SerializerMethodField(help_text="Seconds from start to end, or to now while it runs.")
+    duration = serializers.SerializerMethodField(
+        help_text="Seconds from start to end, or to now while it runs; 0 before it starts."
+    )
     creator = serializers.SerializerMethodField(help_text="The user of this organization who registered it.")
     delete_intermediary_models = serializers.SerializerMethodField(
         help_text="Always false: intermediary models are deleted per output (`transient`), not per plan."
@@ -82,8 +84,10 @@ class ComputePlanSerializer(serializers.ModelSerializer):
         # Known once the plan has ended; no estimate is made while it runs.
         return IsoDateTimeField().to_representation(plan.end_date if plan.status in PLAN_ENDED else None)
 
-    def get_duration(self, plan) -> int | None:
-        return seconds_between(plan.start_date, plan.end_date)
+    def get_duration(self, plan) -> int:
+        # 0 before the plan starts, as Substra answers: the SDK's clients compare plans on it.
+        duration = seconds_between(plan.start_date, plan.end_date)
+        return 0 if duration is None else duration
 
     def get_creator(self, plan) -> str | None:
         record = getattr(plan, "creator_record", None)
