@@ -8,6 +8,7 @@ BACKEND_DATA_DIR (`.backend/` in the working directory), organization `MyOrg1MSP
 import contextlib
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -352,6 +353,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "substrapp.models.users.Role"},
 }
 
+# The worker's Prometheus metrics on this port, at /metrics (substrapp/metrics.py); 0: none. Its
+# pool's processes write theirs to PROMETHEUS_MULTIPROC_DIR: set here, before any import of
+# prometheus_client, to a new empty folder (the pool's processes, forked later, inherit it).
+WORKER_METRICS_PORT = env_int("BACKEND_WORKER_METRICS_PORT", 0)
+if WORKER_METRICS_PORT:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="worker-metrics-"))
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 # The event consumer's Prometheus metrics on this port, at /metrics (substrapp/metrics.py); 0: none.
 CONSUMER_METRICS_PORT = env_int("BACKEND_CONSUMER_METRICS_PORT", 0)
 

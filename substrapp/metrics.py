@@ -4,11 +4,12 @@ BACKEND_CONSUMER_METRICS_PORT (off when 0). The names are listed in docs/operato
 The consumer tells `channel_read` and `events_applied` what it verified and applied; the lag is
 computed when the metrics are read, so that it keeps growing while the consumer is stuck."""
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
 from orchestrator_client.chain import ChainVerifier
@@ -138,3 +139,68 @@ class RequestMetricsMiddleware:
 
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# The worker. Celery runs its tasks in child processes: with BACKEND_WORKER_METRICS_PORT set,
+# backend/settings.py gives the worker a PROMETHEUS_MULTIPROC_DIR and the main process serves the
+# sum of its children's metrics (`serve_worker_metrics`, on Celery's worker_ready).
+
+WORKER_TASKS = Counter(
+    "substra_worker_tasks_total", "compute task messages handled, by outcome (done, failed, cancelled, skipped, held)",
+    ["outcome"],
+)  # fmt: skip
+WORKER_FAILURES = Counter(
+    "substra_worker_failures_total", "failures reported by this worker", ["asset_kind", "error_type"]
+)
+WORKER_STEP_SECONDS = Histogram(
+    "substra_worker_step_seconds",
+    "duration of each step of a task: prepare_inputs, image, execution, save_outputs",
+    ["step"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+WORKER_RUNNING = Gauge("substra_worker_tasks_running", "compute tasks running now", multiprocess_mode="livesum")
+WORKER_BUILDS = Counter("substra_worker_image_builds_total", "function image builds, by outcome", ["outcome"])
+WORKER_BUILD_SECONDS = Histogram(
+    "substra_worker_image_build_seconds", "function image build time", buckets=(1, 5, 15, 30, 60, 120, 300, 900)
+)
+
+
+@contextlib.contextmanager
+def task_running():
+    WORKER_RUNNING.inc()
+    try:
+        yield
+    finally:
+        WORKER_RUNNING.dec()
+
+
+def task_ended(outcome: str) -> None:
+    WORKER_TASKS.labels(outcome).inc()
+
+
+def step_took(step: str, seconds: float) -> None:
+    WORKER_STEP_SECONDS.labels(step).observe(seconds)
+
+
+def failure_reported(asset_kind: str, error_type: str) -> None:
+    WORKER_FAILURES.labels(asset_kind, error_type).inc()
+
+
+@contextlib.contextmanager
+def image_build():
+    started, outcome = time.perf_counter(), "failed"
+    try:
+        yield
+        outcome = "built"
+    finally:
+        WORKER_BUILDS.labels(outcome).inc()
+        WORKER_BUILD_SECONDS.observe(time.perf_counter() - started)
+
+
+def serve_worker_metrics(port: int) -> None:
+    """In the worker's main process: the sum of its pool's metrics (PROMETHEUS_MULTIPROC_DIR)."""
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from orchestrator_client.logs import about
-from substrapp import queueing, worker
+from substrapp import metrics, queueing, worker
 from substrapp.models import ComputeTask
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,10 @@ def run_compute_task(self, channel: str, key: str) -> str:
         plan = None
     with about(task=key, plan=plan, channel=channel):  # on every line logged while it runs
         logger.info("task %s: running", key)
-        outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
+        with metrics.task_running():
+            outcome = _retrying(self, channel, key, "ASSET_COMPUTE_TASK", run)
         logger.info("task %s: %s", key, outcome)
+        metrics.task_ended(outcome)
     if outcome == "held" and worker.still_executing(key):
         # Another worker holds the task: if it dies (on another host, where its pid tells
         # nothing), its lease expires and this message takes the task over.
@@ -98,6 +100,12 @@ def read_own_queue(sender, instance, **kwargs) -> None:
     """Each worker reads a queue of its own besides the organization's: the plans whose last
     task it ran send it their next ones (plan affinity, substrapp/queueing.py)."""
     instance.app.amqp.queues.select_add(queueing.personal_queue(sender))
+
+
+@worker_ready.connect
+def serve_metrics(sender=None, **kwargs) -> None:
+    if settings.WORKER_METRICS_PORT:
+        metrics.serve_worker_metrics(settings.WORKER_METRICS_PORT)
 
 
 @worker_ready.connect

@@ -47,6 +47,7 @@ from compute.executors import (
     task_folders,
     write_arguments,
 )
+from substrapp import metrics
 from substrapp.archives import ArchiveError, safe_extract
 from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
 from substrapp.computation import NotAvailable, task_input_assets
@@ -142,7 +143,8 @@ def build_function(channel: str, key: str) -> None:
     if not _claim_build(client, key):
         return
     try:
-        image = ensure_image(function)
+        with metrics.image_build():  # counted and timed, built or failed
+            image = ensure_image(function)
     except BuildFailed as failure:
         report_failure(channel, key, "ASSET_FUNCTION", "BUILD_ERROR", _build_log(failure))
         return
@@ -279,6 +281,7 @@ def _timed(durations: dict, step: str):
         yield
     finally:
         durations[step] = round(time.monotonic() - started, 4)
+        metrics.step_took(step, durations[step])
 
 
 def _save_durations(key: str, durations: dict) -> None:
@@ -532,6 +535,7 @@ def report_failure(channel: str, key: str, asset_kind: str, error_type: str, log
     function's tasks) fail with their plan. Reported once: a second report is the same."""
     if FailureReport.objects.filter(asset_key=key, logs_file__gt="").exists():
         return
+    metrics.failure_reported(asset_kind, error_type)
     stored = store_upload(ContentFile(logs.encode(), name="logs.txt"), "logs", max_bytes=2**62)
     route = f"/task/{key}/logs/" if asset_kind == "ASSET_COMPUTE_TASK" else f"/function/{key}/"
     address = {"checksum": stored.checksum, "storage_address": _url(route)}

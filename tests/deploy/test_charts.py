@@ -222,13 +222,14 @@ def test_dockerfiles_build_non_root_images_with_a_health_check_in_two_stages():
         assert "COPY --from=install /opt/venv /opt/venv" in text
 
 
-@pytest.mark.parametrize(("chart", "suffix", "variable"), [
-    ("orchestrator", "-orchestrator", "ORCHESTRATOR_METRICS_PORT"),
-    ("backend", "-consumer", "BACKEND_CONSUMER_METRICS_PORT"),
-    ("backend", "-api", "BACKEND_API_METRICS_PORT"),
+@pytest.mark.parametrize(("chart", "kind", "suffix", "variable"), [
+    ("orchestrator", "Deployment", "-orchestrator", "ORCHESTRATOR_METRICS_PORT"),
+    ("backend", "Deployment", "-consumer", "BACKEND_CONSUMER_METRICS_PORT"),
+    ("backend", "Deployment", "-api", "BACKEND_API_METRICS_PORT"),
+    ("backend", "StatefulSet", "-worker", "BACKEND_WORKER_METRICS_PORT"),
 ])  # fmt: skip
-def test_the_processes_with_metrics_serve_them_on_a_port_their_pods_announce(chart, suffix, variable):
-    deployment = one(render(chart), "Deployment", suffix)
+def test_the_processes_with_metrics_serve_them_on_a_port_their_pods_announce(chart, kind, suffix, variable):
+    deployment = one(render(chart), kind, suffix)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     container = pod_spec(deployment)["containers"][0]
     port = env_of(container)[variable]["value"]
