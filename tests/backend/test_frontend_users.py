@@ -48,6 +48,13 @@ def test_the_users_page_orders_by_role_and_matches_part_of_a_username(alice, use
     assert [u["username"] for u in matched.json()["results"]] == ["bob", "bobby"]
 
 
+def test_the_plans_ordering_carried_over_to_the_users_page_orders_them_by_when_they_joined(alice, user):
+    response = alice.call("get", "/users/?page_size=30&page=1&ordering=-creation_date")
+
+    assert response.status_code == 200
+    assert [u["username"] for u in response.json()["results"]] == ["bob", "alice"]
+
+
 def test_an_unknown_ordering_on_users_is_a_400_in_the_one_error_shape(alice):
     response = alice.call("get", "/users/?ordering=password")
 

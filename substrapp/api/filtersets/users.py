@@ -5,7 +5,9 @@ from substrapp.models import Role, UserChannel
 
 
 class UserOrdering(django_filters.OrderingFilter):
-    """`ordering=[-]username|role`; ties by username, so that pages never overlap."""
+    """`ordering=[-]username|role|creation_date` (when the user joined); ties by username, so that
+    pages never overlap. The web frontend carries the ordering of the page it comes from
+    (`-creation_date` from the plans) over to the users page."""
 
     def filter(self, queryset, value):
         if not value:
@@ -19,7 +21,9 @@ class UserFilterSet(django_filters.FilterSet):
 
     match = django_filters.CharFilter(field_name="user__username", lookup_expr="icontains")
     role = django_filters.ChoiceFilter(choices=Role.choices)
-    ordering = UserOrdering(fields=(("user__username", "username"), ("role", "role")))
+    ordering = UserOrdering(
+        fields=(("user__username", "username"), ("role", "role"), ("user__date_joined", "creation_date"))
+    )
 
     class Meta:
         model = UserChannel
