@@ -40,6 +40,7 @@ from orchestrator.models import (
 BATCH_MAX = 10_000
 TODO = cascades.TODO
 WAITING_PARENTS = cascades.WAITING_PARENTS
+CANCELED = "STATUS_CANCELED"
 INITIAL_STATUS_BY_FUNCTION = {
     "FUNCTION_STATUS_WAITING": "STATUS_WAITING_FOR_BUILDER_SLOT",
     "FUNCTION_STATUS_BUILDING": "STATUS_BUILDING",
@@ -441,6 +442,14 @@ def _register(caller: Caller, specs: list[TaskSpec], events: EventLog) -> dict[s
         events.created("ASSET_COMPUTE_TASK", spec.key, text)
     for plan_key, count in sorted(tasks_per_plan.items()):
         _count_new_tasks(plan_key, count, context.plans[plan_key], events)
+    born_ended_plans = sorted({spec.plan_key for spec in ordered if snapshots_by_key[spec.key]["status"] == CANCELED})
+    if born_ended_plans:
+        # Like a plan whose task failed, it could never complete: it ends, and the answer shows
+        # the batch's tasks as the plan's end left them.
+        for plan_key in born_ended_plans:
+            cascades.end_plan(plan_key, events)
+        rows = ComputeTask.objects.filter(key__in=list(snapshots_by_key)).values(*snapshots.TASK_COLUMNS)
+        snapshots_by_key.update({row["key"]: snapshots.compute_task(row) for row in rows})
     return snapshots_by_key
 
 
@@ -476,17 +485,20 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
     function = context.functions.get(spec.function_key)
     if function is None:
         raise OrchestratorError("UNKNOWN_ASSET", f"function {spec.function_key} of task {key} not found")
-    if function["status"] in ("FUNCTION_STATUS_FAILED", "FUNCTION_STATUS_CANCELED"):
-        raise OrchestratorError("FUNCTION_UNUSABLE", f"function {spec.function_key} is {function['status']}")
     _check_may_process(caller, spec, function["permissions"], f"function {spec.function_key}")
 
-    data_manager, parents_not_done, rank = _check_inputs(caller, spec, function, context)
+    data_manager, parents_not_done, parent_ended, rank = _check_inputs(caller, spec, function, context)
     outputs = _checked_outputs(spec, function, context.known_orgs)
     if data_manager is not None:
         logs_permission = json.loads(data_manager["logs_permission"])
     else:
         logs_permission = {"public": False, "authorized_ids": sorted({caller.org, spec.worker})}
-    if function["status"] in INITIAL_STATUS_BY_FUNCTION:
+    # A task that can never run (its function's build failed or was canceled, a parent failed or
+    # was canceled) is accepted, as on Substra, but born canceled; _register then ends its plan.
+    born_ended = parent_ended or function["status"] in ("FUNCTION_STATUS_FAILED", "FUNCTION_STATUS_CANCELED")
+    if born_ended:
+        status = CANCELED
+    elif function["status"] in INITIAL_STATUS_BY_FUNCTION:
         status = INITIAL_STATUS_BY_FUNCTION[function["status"]]
     else:
         status = WAITING_PARENTS if parents_not_done else TODO
@@ -510,7 +522,7 @@ def _validated_row(caller: Caller, spec: TaskSpec, context: _BatchContext, creat
         "spec_hash": spec.spec_hash,
         "creation_date": created_at,
         "start_date": None,
-        "end_date": None,
+        "end_date": created_at if born_ended else None,
     }
     # The snapshot is built from the values themselves, not parsed back from the stored text.
     row = {
@@ -533,7 +545,8 @@ def _check_may_process(caller: Caller, spec: TaskSpec, permission: dict, what: s
 
 def _check_inputs(caller: Caller, spec: TaskSpec, function: dict, context: _BatchContext):
     """Checks every input against the function's declaration and the worker's permissions.
-    Returns the task's data manager (or None), the number of parents not Done, and the rank."""
+    Returns the task's data manager (or None), the number of parents not Done, whether a parent
+    failed or was canceled, and the rank."""
     declared = function["inputs"]
     counts: dict[str, int] = {}
     data_manager = None
@@ -573,12 +586,10 @@ def _check_inputs(caller: Caller, spec: TaskSpec, function: dict, context: _Batc
                 "DATA_SAMPLE_NOT_LINKED", f"data sample {sample} is not linked to the data manager of task {spec.key}"
             )
     parents = [context.parents[key] for key in spec.parent_keys]
-    for key, parent in zip(spec.parent_keys, parents, strict=True):
-        if parent["status"] in ("STATUS_FAILED", "STATUS_CANCELED"):
-            raise OrchestratorError("PARENT_ENDED", f"parent {key} of task {spec.key} is {parent['status']}")
+    parent_ended = any(parent["status"] in ("STATUS_FAILED", CANCELED) for parent in parents)
     not_done = sum(1 for parent in parents if parent["status"] != "STATUS_DONE")
     rank = 1 + max(parent["rank"] for parent in parents) if parents else 0
-    return data_manager, not_done, rank
+    return data_manager, not_done, parent_ended, rank
 
 
 def _kind_of_asset(key: str, context: _BatchContext) -> str:

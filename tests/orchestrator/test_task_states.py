@@ -233,9 +233,14 @@ def test_a_plan_that_ends_cancels_the_plans_waiting_on_its_tasks(world):
     for plan, task in ((child_plan, child), (grandchild_plan, grandchild)):
         assert status(world, task["key"]) == pb.STATUS_CANCELED, "it could never run"
         assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_CANCELED
-    with pytest.raises(InvalidTransition) as refused:
-        register(world, world.aggregate_task(world.plan(), [parent["key"]]))
-    assert refused.value.code == "PARENT_ENDED"
+    # A child registered after its parent failed is accepted, as on Substra, born canceled with
+    # its plan, and so are its own children in the same batch.
+    late_plan = world.plan()
+    late_child = world.aggregate_task(late_plan, [parent["key"]])
+    late_grandchild = world.aggregate_task(late_plan, [late_child["key"]])
+    statuses = [task.status for task in register(world, late_child, late_grandchild)]
+    assert statuses == [pb.STATUS_CANCELED, pb.STATUS_CANCELED]
+    assert world.client(ORG2).get_compute_plan(late_plan).status == pb.PLAN_STATUS_CANCELED
 
 
 def test_a_failure_report_sent_again_is_answered_the_same(world):
@@ -332,9 +337,12 @@ def test_a_failed_build_fails_the_tasks_of_the_function_and_their_plans(world):
     assert failed.status == pb.STATUS_FAILED and failed.error_type == pb.BUILD_ERROR
     assert status(world, other["key"]) == pb.STATUS_CANCELED
     assert world.client(ORG2).get_compute_plan(plan).status == pb.PLAN_STATUS_FAILED
-    with pytest.raises(InvalidTransition) as refused:
-        register(world, world.aggregate_task(world.plan(), [], worker=ORG1) | {"function_key": function, "inputs": []})
-    assert refused.value.code == "FUNCTION_UNUSABLE"
+    # Substra accepts a task of a failed function; it can never run, so it is born canceled, with its plan.
+    late_plan = world.plan()
+    late = world.aggregate_task(late_plan, [], worker=ORG1) | {"function_key": function, "inputs": []}
+    (born,) = register(world, late)
+    assert born.status == pb.STATUS_CANCELED and born.end_date
+    assert world.client(ORG2).get_compute_plan(late_plan).status == pb.PLAN_STATUS_CANCELED
 
 
 def test_a_performance_is_registered_once_per_output(world):
