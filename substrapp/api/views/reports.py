@@ -1,6 +1,8 @@
 """What the web frontend reads beside the SDK's routes: profiling of tasks and functions, the
 news feed, the plans' metadata keys and the performance export (substrapp/reports.py)."""
 
+import datetime
+
 from django.http import HttpResponse
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -64,9 +66,21 @@ class FunctionProfilingView(generics.RetrieveAPIView):
         return Response(FunctionProfileSerializer(reports.function_profile(self.get_object())).data)
 
 
+class UtcDateTimeField(serializers.DateTimeField):
+    """In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts, and a date near year
+    1 or 9999 may not exist in UTC (as the list filters' dates, filtersets/common.py)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+
+
 class NewsQuerySerializer(serializers.Serializer):
-    timestamp_after = serializers.DateTimeField(required=False)
-    timestamp_before = serializers.DateTimeField(required=False)
+    timestamp_after = UtcDateTimeField(required=False)
+    timestamp_before = UtcDateTimeField(required=False)
     important_news_only = serializers.BooleanField(required=False, default=False)
     ordering = serializers.ChoiceField(choices=["timestamp", "-timestamp"], required=False, default="-timestamp")
 
