@@ -156,7 +156,8 @@ def test_orgB_runs_tasks_on_the_dataset_on_orgA_only(clients, assets):
     b = clients[1]
     key = b.add_task(task(assets, worker=org_a))
     assert b.get_task(key).worker == org_a
-    with pytest.raises(exceptions.InvalidRequest):  # 400: the data stay with their owner
+    # The data stay with their owner: a worker that may not process them is a 403, as on Substra.
+    with pytest.raises(exceptions.AuthorizationError):
         b.add_task(task(assets, worker=org_b))
 
 
