@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHANNEL = "mychannel"
 PROCESSES = "processes.json"
 NETWORK = "network.json"
+METRICS = "metrics.json"  # the /metrics URL of every process
 PEERS = "peers.json"  # the peer credentials exchanged between the organizations
 # Bounds on database connections (PostgreSQL allows 100 here): per backend API, at most
 # API_PROCESSES x API_THREADS; the orchestrator, ORCHESTRATOR_THREADS plus one per channel and one.
@@ -157,6 +158,8 @@ def _up(
     # Each thread may hold a database connection: bounded, with the backends', well under
     # PostgreSQL's max_connections (100 by default).
     env["ORCHESTRATOR_THREADS"] = os.environ.get("DEVNET_ORCHESTRATOR_THREADS", str(ORCHESTRATOR_THREADS))
+    metrics = _metrics_ports(state_dir, orgs)
+    env["ORCHESTRATOR_METRICS_PORT"] = str(metrics["orchestrator"])
     process = _spawn(
         state_dir, record, "orchestrator",
         [sys.executable, "-m", "orchestrator", "serve", "--address", "127.0.0.1:0", "--port-file", str(port_file)],
@@ -216,11 +219,16 @@ def _up(
 
     servers = {}
     for org in orgs:
-        servers[org] = _spawn(state_dir, record, f"{org}-backend", backend_command(), envs[org])
-        _spawn(state_dir, record, f"{org}-consumer", [sys.executable, "manage.py", "consume_events"], envs[org])
+        measured = {process: _metrics_environment(state_dir / org, process, metrics[org]) for process in metrics[org]}
+        servers[org] = _spawn(
+            state_dir, record, f"{org}-backend", backend_command(), {**envs[org], **measured["api"]}
+        )  # fmt: skip
+        consume = [sys.executable, "manage.py", "consume_events"]
+        _spawn(state_dir, record, f"{org}-consumer", consume, {**envs[org], **measured["consumer"]})
         _save_environment(state_dir, org, envs[org])
         if workers:
-            _spawn(state_dir, record, f"{org}-worker", worker_command(org, envs[org]), envs[org])
+            worker_env = {**envs[org], **measured["worker"]}
+            _spawn(state_dir, record, f"{org}-worker", worker_command(org, worker_env), worker_env)
 
     for org in orgs:
         _wait_login(urls[org], "admin", passwords[org], servers[org], state_dir / f"{org}-backend.log", deadline)
@@ -235,6 +243,29 @@ def _up(
             for org in orgs
         ],
     }
+
+
+def _metrics_ports(state_dir: Path, orgs: list[str]) -> dict:
+    """A Prometheus metrics port for the orchestrator and for each organization's API, consumer
+    and worker, written to DIR/metrics.json as their /metrics URLs."""
+    free = iter(free_ports(1 + 3 * len(orgs)))
+    ports = {org: {process: next(free) for process in ("api", "consumer", "worker")} for org in orgs}
+    ports["orchestrator"] = next(free)
+    urls = {
+        "orchestrator": f"http://127.0.0.1:{ports['orchestrator']}/metrics",
+        "orgs": {org: {p: f"http://127.0.0.1:{port}/metrics" for p, port in ports[org].items()} for org in orgs},
+    }
+    (state_dir / METRICS).write_text(json.dumps(urls, indent=2))
+    return ports
+
+
+def _metrics_environment(folder: Path, process: str, ports: dict) -> dict:
+    """The variables that make one process serve its metrics (docs/operator-guide.md, "Metrics")."""
+    variable = {"api": "BACKEND_API_METRICS_PORT", "consumer": "BACKEND_CONSUMER_METRICS_PORT"}
+    env = {variable.get(process, "BACKEND_WORKER_METRICS_PORT"): str(ports[process])}
+    if process != "consumer":  # several processes each: they add up their counts in a folder
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder / f"{process}-metrics")
+    return env
 
 
 def _backend_environment(state_dir, authority, orchestrator, org, url, database_url, s3) -> dict:
