@@ -77,6 +77,9 @@ if JWT_COOKIE_SAMESITE == "None" and not JWT_COOKIE_SECURE:
 CORS_ALLOWED_ORIGINS = env_list("BACKEND_CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_CREDENTIALS = True
 UPLOAD_MAX_BYTES = env_int("BACKEND_UPLOAD_MAX_BYTES", 1024**3)
+# Files fetched from their owner (models, archives, openers): a task's model may be many times a
+# user's upload; the bound only stops a peer that never ends a transfer from filling the disk.
+PEER_FILE_MAX_BYTES = env_int("BACKEND_PEER_FILE_MAX_BYTES", 64 * 1024**3)
 # docs/sdk-contract.md §11: a batch of tasks arrives as one JSON body (10,000 tasks are about
 # 10 MB), and linking data samples sends one form field per sample.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("BACKEND_REQUEST_MAX_MEMORY_BYTES", 100 * 1024**2)

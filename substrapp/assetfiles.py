@@ -131,8 +131,8 @@ def fetch_from_owner(owner: str, channel: str, address: str, checksum: str) -> B
         try:
             for chunk in answer.iter_content(CHUNK):
                 size += len(chunk)
-                if size > settings.UPLOAD_MAX_BYTES:
-                    raise FileElsewhere(f"The file sent by {owner} is over {settings.UPLOAD_MAX_BYTES} bytes.")
+                if size > settings.PEER_FILE_MAX_BYTES:
+                    raise FileElsewhere(f"The file sent by {owner} is over {settings.PEER_FILE_MAX_BYTES} bytes.")
                 digest.update(chunk)
                 copy.write(chunk)
         except requests.RequestException as error:

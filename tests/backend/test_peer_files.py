@@ -57,6 +57,19 @@ def test_the_owners_file_is_served_when_its_checksum_matches(owner, settings):
     assert Owner.seen[0].startswith("Basic ")
 
 
+def test_a_model_over_the_upload_limit_arrives_from_its_owner(owner, settings):
+    # A task's model is not a user's upload: a 4 GiB model must travel although uploads stop at 1 GiB.
+    settings.UPLOAD_MAX_BYTES = len(CONTENT) - 1
+    with fetch("/ok/") as stream:
+        assert stream.read() == CONTENT
+
+
+def test_a_peer_that_sends_more_than_the_peer_file_limit_is_cut_off(owner, settings):
+    settings.PEER_FILE_MAX_BYTES = len(CONTENT) - 1
+    with pytest.raises(FileElsewhere, match="over"):
+        fetch("/ok/")
+
+
 def test_a_file_that_is_not_the_registered_one_is_refused(owner):
     with pytest.raises(FileElsewhere, match="checksum"):
         fetch("/ok/", checksum="0" * 64)
