@@ -197,10 +197,31 @@ def image_build():
         WORKER_BUILD_SECONDS.observe(time.perf_counter() - started)
 
 
-def serve_worker_metrics(port: int) -> None:
-    """In the worker's main process: the sum of its pool's metrics (PROMETHEUS_MULTIPROC_DIR)."""
+def serve_worker_metrics(port: int, app, queues: list[str]) -> None:
+    """In the worker's main process: the sum of its pool's metrics (PROMETHEUS_MULTIPROC_DIR),
+    and the depth of its queues."""
     from prometheus_client import CollectorRegistry, multiprocess
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    registry.register(QueueDepth(app, queues))
     start_http_server(port, registry=registry)
+
+
+class QueueDepth:
+    """`substra_worker_queue_depth{queue}`: messages waiting in the organization's task and build
+    queues, asked of the broker when the metrics are read."""
+
+    def __init__(self, app, queues: list[str]):
+        self.app, self.queues = app, queues
+
+    def collect(self):
+        family = GaugeMetricFamily("substra_worker_queue_depth", "messages waiting in a queue", labels=["queue"])
+        try:
+            with self.app.connection_for_read() as connection:
+                channel = connection.default_channel
+                for queue in self.queues:
+                    family.add_metric([queue], channel.queue_declare(queue=queue, passive=True).message_count)
+        except Exception:  # the broker away: no sample rather than a failed scrape
+            return
+        yield family

@@ -105,7 +105,8 @@ def read_own_queue(sender, instance, **kwargs) -> None:
 @worker_ready.connect
 def serve_metrics(sender=None, **kwargs) -> None:
     if settings.WORKER_METRICS_PORT:
-        metrics.serve_worker_metrics(settings.WORKER_METRICS_PORT)
+        queues = [settings.COMPUTE_QUEUE, settings.BUILD_QUEUE]
+        metrics.serve_worker_metrics(settings.WORKER_METRICS_PORT, sender.app, queues)
 
 
 @worker_ready.connect

@@ -1,11 +1,14 @@
 """The worker's metrics, counted by real Celery tasks run in this process against a real
 orchestrator: tasks by outcome, failures by error type, task steps, tasks running."""
 
+import uuid
+
 import pytest
+from kombu import Exchange, Queue
 from prometheus_client import REGISTRY
 
-from backend.celery import app  # noqa: F401  (the tasks' app, configured)
-from substrapp import tasks
+from backend.celery import app
+from substrapp import metrics, tasks
 from tests.backend import test_compute_api as compute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +55,20 @@ def test_tasks_are_counted_by_outcome_and_failures_by_error_type(world, api, eag
         "failed": 1, "skipped": 1, "internal": 1, "prepared": 1,
     }  # fmt: skip
     assert sample("substra_worker_tasks_running") == 0
+
+
+def test_the_queue_depth_is_what_waits_in_the_broker():
+    name = f"depth-test-{uuid.uuid4().hex}"  # a queue of the test's own, deleted after
+    queue = Queue(name, Exchange(name, type="direct"), routing_key=name)
+    depth = metrics.QueueDepth(app, [name])
+    with app.connection_for_write() as connection:
+        producer = connection.Producer()
+        try:
+            for message in ("first", "second"):
+                producer.publish({"message": message}, exchange=queue.exchange, routing_key=name, declare=[queue])
+
+            (waiting,) = [sample.value for family in depth.collect() for sample in family.samples]
+
+            assert waiting == 2
+        finally:
+            queue(connection.default_channel).delete()
