@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from compute import metrics
+
 CHUNK = 1024 * 1024
 
 
@@ -84,7 +86,9 @@ class AssetCache:
             return
         with self._lock(checksum) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not self._complete(checksum):
+            hit = self._complete(checksum)
+            (metrics.CACHE_HITS if hit else metrics.CACHE_MISSES).inc()
+            if not hit:
                 self._fill(checksum, fill, is_file)
             # Shared from here: other users may read; an evictor's exclusive try fails.
             fcntl.flock(lock, fcntl.LOCK_SH)
@@ -111,6 +115,8 @@ class AssetCache:
             if self._evict_if_free(checksum):
                 total -= size
                 evicted.append(checksum)
+        metrics.CACHE_EVICTIONS.inc(len(evicted))
+        metrics.CACHE_BYTES.set(total)
         return evicted
 
     def total_bytes(self) -> int:
