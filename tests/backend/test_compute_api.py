@@ -166,6 +166,19 @@ def test_plans_are_listed_with_filters_and_their_task_counts(world, api):
     assert bad_status.status_code == 400
 
 
+def test_a_plan_waiting_to_start_lasts_0_seconds_and_one_from_another_organization_has_an_external_creator(
+    world, api, network
+):
+    # What Substra answers and its end-to-end suite checks, comparing each organization's copy.
+    mine = new_plan(api)
+    theirs = network(ORG2, CHANNEL).register_compute_plan(key=new_key(), name="registered on ORG2")
+    drain()
+
+    assert (mine["duration"], mine["creator"]) == (0, "bob")
+    answer = api.get(f"/compute_plan/{theirs.key}/").json()
+    assert (answer["duration"], answer["creator"]) == (0, "external")
+
+
 def test_a_plan_of_another_channel_is_not_found(world, api, network):
     other = network(ORG1, "otherchannel").register_compute_plan(key=new_key(), name="elsewhere")
     save_snapshots("otherchannel", "ASSET_COMPUTE_PLAN", [snapshot_of(other)])

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -21,6 +22,9 @@ class ComputePlanListSerializer(serializers.ListSerializer):
         plans = list(data.all() if hasattr(data, "all") else data)
         self.child.context["counts"] = ComputeTask.objects.counts_by_plan([plan.key for plan in plans])
         return super().to_representation(plans)
+
+
+EXTERNAL_CREATOR = "external"  # the creator of a plan registered on another organization
 
 
 def seconds_between(start, end) -> int | None:
@@ -91,7 +95,10 @@ class ComputePlanSerializer(serializers.ModelSerializer):
 
     def get_creator(self, plan) -> str | None:
         record = getattr(plan, "creator_record", None)
-        return record.username if record is not None else None
+        if record is not None:
+            return record.username
+        # Substra names no user of another organization: "external", which its clients check.
+        return EXTERNAL_CREATOR if plan.owner != settings.ORG_ID else None
 
     def get_delete_intermediary_models(self, plan) -> bool:
         return False
