@@ -45,6 +45,10 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def queues_empty(samples: dict) -> bool:
+    return all(v == 0 for (name, _), v in samples.items() if name == "substra_worker_queue_depth")
+
+
 def run_plan(clients, ids, folder) -> list:
     """A plan of orgs[0] with a task on each organization's data; its tasks once ended."""
     function = register_function(clients[0], ids, folder)
@@ -97,6 +101,12 @@ def test_each_process_metrics_agree_with_the_plan_and_a_stopped_consumer_falls_b
         assert handled == {
             "done": sum(t.status == "STATUS_DONE" for t in own), "failed": sum(t.status == "STATUS_FAILED" for t in own)
         }  # fmt: skip
+        depths = [v for (name, _), v in worker.items() if name == "substra_worker_queue_depth"]
+        assert len(depths) == 2  # its task and build queues, emptied once the plan's end is handled
+        assert eventually(lambda u=urls["orgs"][org]["worker"]: queues_empty(scrape(u))), depths
+        assert value(worker, "substra_worker_cache_misses_total") >= 1  # its task's opener and sample
+        running = lambda u=urls["orgs"][org]["worker"]: value(scrape(u), "substra_worker_tasks_running")  # noqa: E731
+        assert eventually(lambda r=running: r() == 0)  # a duplicate message may still be on its way out
     builder = scrape(urls["orgs"][ids[0]]["worker"])
     assert value(builder, "substra_worker_image_builds_total", outcome="built") == 1
     api = scrape(urls["orgs"][ids[0]]["api"])
