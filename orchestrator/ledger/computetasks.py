@@ -380,6 +380,12 @@ class _BatchContext:
                 "key", "function_id", "status", "rank", "outputs", "worker", "compute_plan_id"
             )
         }
+        # Outputs whose model was deleted (a transient output, once its consumers ended).
+        self.disabled_outputs = set(
+            Model.objects.filter(compute_task_id__in=db_parent_keys, disabled=True).values_list(
+                "compute_task_id", "identifier"
+            )
+        )
         function_keys = {s.function_key for s in specs} | {p["function_id"] for p in self.parents.values()}
         self.functions = {
             row["key"]: row
@@ -633,6 +639,13 @@ def _check_parent_output(spec: TaskSpec, identifier: str, expected: str, ref: di
             "UNKNOWN_PARENT_OUTPUT", f"parent task {ref['parent_task_key']} has no output {output!r}"
         )
     _check_kind(spec, identifier, expected, parent_outputs[output]["kind"])
+    if (ref["parent_task_key"], output) in context.disabled_outputs:
+        # Substra's wording ("has been disabled"), which its end-to-end suite looks for.
+        raise OrchestratorError(
+            "UNKNOWN_ASSET",
+            f"output {output!r} of task {ref['parent_task_key']} has been disabled: "
+            f"its transient model was deleted (task {spec.key})",
+        )
     permission = parent["outputs"][output]["permissions"]["process"]
     if not can_process(permission, spec.worker):
         raise OrchestratorError(

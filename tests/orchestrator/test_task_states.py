@@ -396,6 +396,10 @@ def test_a_transient_model_is_disabled_only_when_its_consumers_have_ended(world)
         world.client(ORG2).disable_model(model.key)
     world.run(child["key"], worker=ORG2)
     assert client.disable_model(model.key).disabled
+    # A new task cannot take the deleted output, from any plan; Substra says "has been disabled".
+    with pytest.raises(InvalidRequest) as refused:
+        register(world, world.aggregate_task(world.plan(), [parent["key"]]))
+    assert refused.value.code == "UNKNOWN_ASSET" and "has been disabled" in refused.value.message
 
 
 def test_a_task_completes_with_its_outputs_in_one_atomic_write(world):
