@@ -331,9 +331,17 @@ def test_it_rejects_a_worker_without_permission_on_the_function(world, reject_ba
 
 def test_it_rejects_a_worker_without_permission_on_a_parent_output(world, reject_batch):
     plan = world.plan()
-    first = world.train_task(plan, outputs={"model": output(ORG1)})
-    aggregate = world.aggregate_task(plan, [first["key"]], worker=ORG2)
+    first = world.train_task(plan, outputs={"model": output(ORG1, ORG2)})
+    aggregate = world.aggregate_task(plan, [first["key"]], worker=ORG3)
     reject_batch([first, aggregate], PermissionDenied, "WORKER_NOT_PERMITTED")
+
+
+def test_it_rejects_a_caller_without_permission_on_a_parent_output_even_for_a_permitted_worker(world, reject_batch):
+    # As for a function or a dataset, and as on Substra (its suite expects a 403 here).
+    plan = world.plan()
+    first = world.train_task(plan, outputs={"model": output(ORG1)})
+    aggregate = world.aggregate_task(plan, [first["key"]], worker=ORG1)
+    reject_batch([first, aggregate], PermissionDenied, "PERMISSION_DENIED")
 
 
 def test_it_rejects_a_worker_without_permission_on_a_model_input(world, reject_batch):
