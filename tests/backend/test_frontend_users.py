@@ -55,6 +55,11 @@ def test_the_plans_ordering_carried_over_to_the_users_page_orders_them_by_when_t
     assert [u["username"] for u in response.json()["results"]] == ["bob", "alice"]
 
 
+def test_an_empty_ordering_leaves_every_list_in_its_default_order(alice):
+    for path in ("/users/", "/model/", "/compute_plan/", "/task/", "/function/", "/data_manager/"):
+        assert alice.call("get", f"{path}?ordering=,").status_code == 200, path
+
+
 def test_an_unknown_ordering_on_users_is_a_400_in_the_one_error_shape(alice):
     response = alice.call("get", "/users/?ordering=password")
 

@@ -163,6 +163,7 @@ class SortingFilter(django_filters.OrderingFilter):
     computed (end_date - start_date)."""
 
     def filter(self, queryset, value):
+        value = [param for param in value or () if param]  # `ordering=,` names no field
         if not value:
             return queryset
         if any(self.param_map[param.lstrip("-")] == "run_time" for param in value):

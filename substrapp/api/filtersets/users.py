@@ -10,6 +10,7 @@ class UserOrdering(django_filters.OrderingFilter):
     (`-creation_date` from the plans) over to the users page."""
 
     def filter(self, queryset, value):
+        value = [param for param in value or () if param]  # `ordering=,` names no field
         if not value:
             return queryset
         return queryset.order_by(*(self.get_ordering_value(param) for param in value), F("user__username").asc())

@@ -21,7 +21,7 @@ class UserSerializer(serializers.ModelSerializer):
     )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.USER)
     date_joined = IsoDateTimeField(source="user.date_joined", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True, help_text="Empty when unknown.")
 
     class Meta:
         model = UserChannel

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from substrapp import websessions
+from substrapp.api.schema import ErrorSerializer
 from substrapp.api.serializers.common import DetailSerializer
 from substrapp.api.serializers.tokens import LoginSerializer
 
@@ -42,7 +43,7 @@ class LoginView(SessionView):
     """Username and password (JSON) for a session: the access token's claims in the body, the
     tokens in cookies."""
 
-    @extend_schema(request=LoginSerializer, responses={200: AccessClaimsSerializer})
+    @extend_schema(request=LoginSerializer, responses={200: AccessClaimsSerializer, 401: ErrorSerializer})
     def post(self, request):
         credentials = LoginSerializer(data=request.data, context={"request": request})
         credentials.is_valid(raise_exception=True)
@@ -53,7 +54,7 @@ class RefreshView(SessionView):
     """The refresh cookie for a new access token and a new refresh token; the one sent is
     revoked."""
 
-    @extend_schema(request=None, responses={200: AccessClaimsSerializer})
+    @extend_schema(request=None, responses={200: AccessClaimsSerializer, 401: ErrorSerializer})
     def post(self, request):
         raw = request.COOKIES.get(websessions.REFRESH_COOKIE)
         if not raw:
@@ -69,7 +70,7 @@ class LogoutView(SessionView):
     """Revokes the session of the refresh cookie and clears the cookies. The frontend calls it
     after dropping the readable cookie, so it cannot ask for an access token."""
 
-    @extend_schema(responses={200: DetailSerializer})
+    @extend_schema(responses={200: DetailSerializer, 401: ErrorSerializer})
     def get(self, request):
         raw = request.COOKIES.get(websessions.REFRESH_COOKIE)
         if raw:

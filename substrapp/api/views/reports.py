@@ -127,7 +127,10 @@ class ComputePlanMetadataView(APIView):
 
 
 class ExportQuerySerializer(serializers.Serializer):
-    metadata_columns = serializers.CharField(required=False, default="", max_length=limits.QUERY_VALUE_MAX)
+    # Room for a hundred keys; more is no spreadsheet anyone reads.
+    metadata_columns = serializers.CharField(
+        required=False, default="", max_length=100 * (limits.METADATA_KEY_MAX + 1), allow_blank=True
+    )
 
     def validate_metadata_columns(self, value):
         columns = CommaSeparatedField(required=False).clean(value) or []

@@ -1,16 +1,16 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from substrapp import accounts
 from substrapp.api.errors import BadRequest
 from substrapp.api.filtersets.users import UserFilterSet
 from substrapp.api.permissions import IsChannelAdmin, IsChannelMember
+from substrapp.api.schema import ErrorSerializer
 from substrapp.api.scoping import ChannelScopedViewMixin
 from substrapp.api.serializers.common import DetailSerializer
 from substrapp.api.serializers.users import (
@@ -85,7 +85,7 @@ class UserViewSet(
         membership = self.get_object()
         return Response({"reset_password_token": accounts.password_reset_token(membership.user)})
 
-    @extend_schema(parameters=[TokenQuerySerializer], responses={200: DetailSerializer})
+    @extend_schema(parameters=[TokenQuerySerializer], responses={200: DetailSerializer, 404: ErrorSerializer})
     @action(detail=True, methods=["get"])
     def verify_token(self, request, username=None):
         query = TokenQuerySerializer(data=request.query_params)
@@ -93,7 +93,7 @@ class UserViewSet(
         _user_for_reset(username, query.validated_data["token"])
         return Response({"detail": "The token is valid."})
 
-    @extend_schema(request=NewPasswordSerializer, responses={200: DetailSerializer})
+    @extend_schema(request=NewPasswordSerializer, responses={200: DetailSerializer, 404: ErrorSerializer})
     @action(detail=True, methods=["post"])
     def set_password(self, request, username=None):
         body = NewPasswordSerializer(data=request.data)
@@ -114,12 +114,11 @@ def _user_for_reset(username, token):
     return user
 
 
-class UsersAwaitingApprovalView(APIView):
+class UsersAwaitingApprovalView(generics.ListAPIView):
     """Users that signed in through an external identity provider and wait for an admin. There is
     no such provider here: always an empty page."""
 
     permission_classes = (IsChannelAdmin,)
-
-    @extend_schema(responses=UserSerializer(many=True))
-    def get(self, request):
-        return Response({"count": 0, "next": None, "previous": None, "results": []})
+    serializer_class = UserSerializer
+    queryset = UserChannel.objects.none()
+    filter_backends = []
