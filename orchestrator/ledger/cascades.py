@@ -141,11 +141,12 @@ def _cancel_functions_no_task_needs(plan_key: str, events: EventLog) -> None:
     canceled rather than built for nothing (as on Substra). A task registered meanwhile ends
     with it, through end_tasks_of_function, instead of waiting for an image that never comes."""
     canceled = rows(
-        f"UPDATE {FUNCTIONS} fn SET status = 'FUNCTION_STATUS_CANCELED' "
-        f"WHERE fn.status = 'FUNCTION_STATUS_WAITING' "
-        f"AND fn.key IN (SELECT function_id FROM {TASKS} WHERE compute_plan_id = %s) "
-        f"AND NOT EXISTS (SELECT 1 FROM {TASKS} task WHERE task.function_id = fn.key AND task.{NOT_TERMINAL}) "
-        f"RETURNING fn.key",
+        # No alias for the updated table: SQLite (the embedded default) does not take one.
+        f"UPDATE {FUNCTIONS} SET status = 'FUNCTION_STATUS_CANCELED' "
+        f"WHERE {FUNCTIONS}.status = 'FUNCTION_STATUS_WAITING' "
+        f"AND {FUNCTIONS}.key IN (SELECT function_id FROM {TASKS} WHERE compute_plan_id = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {TASKS} task WHERE task.function_id = {FUNCTIONS}.key AND task.{NOT_TERMINAL}) "
+        f"RETURNING key",
         [plan_key],
     )
     for row in Function.objects.filter(key__in=[row["key"] for row in canceled]).order_by("key"):
