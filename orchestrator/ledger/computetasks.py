@@ -582,7 +582,7 @@ def _check_inputs(caller: Caller, spec: TaskSpec, function: dict, context: _Batc
                         "WORKER_NOT_PERMITTED", f"worker {spec.worker} may not process model {model['key']}"
                     )
         else:
-            _check_parent_output(caller, spec, identifier, expected, ref["parent_task_output"], context)
+            _check_parent_output(spec, identifier, expected, ref["parent_task_output"], context)
     for identifier, declaration in declared.items():
         if not declaration["optional"] and identifier not in counts:
             raise OrchestratorError("MISSING_INPUT", f"task {spec.key} lacks required input {identifier!r}")
@@ -627,9 +627,7 @@ def _check_data_manager(caller: Caller, spec: TaskSpec, data_manager: dict) -> N
         )
 
 
-def _check_parent_output(
-    caller: Caller, spec: TaskSpec, identifier: str, expected: str, ref: dict, context: _BatchContext
-):
+def _check_parent_output(spec: TaskSpec, identifier: str, expected: str, ref: dict, context: _BatchContext):
     parent = context.parents.get(ref["parent_task_key"])
     if parent is None:
         raise OrchestratorError("UNKNOWN_PARENT", f"parent task {ref['parent_task_key']} of {spec.key} not found")
@@ -649,12 +647,6 @@ def _check_parent_output(
             f"its transient model was deleted (task {spec.key})",
         )
     permission = parent["outputs"][output]["permissions"]["process"]
-    if not can_process(permission, caller.org):
-        # As for a function or a dataset, and as on Substra: whoever registers the task must be
-        # allowed to process what it consumes, not only the worker that will run it.
-        raise OrchestratorError(
-            "PERMISSION_DENIED", f"{caller.org} may not process output {output!r} of task {ref['parent_task_key']}"
-        )
     if not can_process(permission, spec.worker):
         raise OrchestratorError(
             "WORKER_NOT_PERMITTED",
