@@ -140,8 +140,15 @@ def _records_of(request, response, request_id: str, started) -> list[AuditRecord
         "error_code": _error_code(response)[:100], "expected_asset_kind": action.asset_kind,
         "expected_event_kind": action.event_kind, "expected_name": _new_name(request, action)[:200],
     }  # fmt: skip
+    common = {name: _storable(value) if isinstance(value, str) else value for name, value in common.items()}
     keys = _asset_keys(request, response, match) or [""]
-    return [AuditRecord(asset_key=str(key)[:150], **common) for key in keys]
+    return [AuditRecord(asset_key=_storable(str(key)[:150]), **common) for key in keys]
+
+
+def _storable(text: str) -> str:
+    """What a refused request carried may hold a NUL or a lone surrogate (a multipart field, a
+    login form): recorded with U+FFFD in their place, since PostgreSQL stores neither."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 def _actor_of(request, url_name: str) -> tuple[str, str, str | None]:
@@ -157,7 +164,7 @@ def _actor_of(request, url_name: str) -> tuple[str, str, str | None]:
 
 def _login_actor(request) -> tuple[str, str, str | None]:
     """A login is the act of the user it names, whether it succeeds or not (never its password)."""
-    username = str(_submitted(request).get("username", ""))[:150]
+    username = _storable(str(_submitted(request).get("username", ""))[:150])
     user = get_user_model().objects.filter(username=username).select_related("membership").first()
     return ActorKind.USER, username, channel_of(user) if user is not None else None
 

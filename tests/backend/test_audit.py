@@ -45,6 +45,15 @@ def test_a_login_and_a_failed_login_are_recorded_as_the_user_they_name(client, u
 
 
 @pytest.mark.django_db
+def test_a_refused_login_carrying_a_nul_in_a_multipart_form_is_recorded_with_it_replaced(client, user):
+    # The test client posts multipart forms, which the input middleware leaves to the views.
+    assert login(client, "bo\x00b", "x").status_code == 400
+
+    (refused,) = records(action="login")
+    assert (refused.actor, refused.outcome) == ("bo\ufffdb", "REFUSED")
+
+
+@pytest.mark.django_db
 def test_a_revoked_token_is_recorded_with_its_owner(client, user):
     token = login(client, "bob", PASSWORD).json()
     bearer = f"Token {token['token']}"
