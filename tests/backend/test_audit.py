@@ -122,6 +122,21 @@ def test_admins_read_their_channels_trail_and_others_do_not(client, admin, user,
 
 
 @pytest.mark.django_db
+def test_the_trails_time_filters_take_any_offset_python_reads_or_refuse_it(client, admin, user):
+    login(client, "bob", PASSWORD)
+    api = client_of(admin)
+
+    # -22:13 is beyond what PostgreSQL accepts (±15:59): compared in UTC, it is no 500.
+    later = api.get("/audit/", {"action": "login", "time_after": "2999-01-09T23:00:00-22:13"})
+    earlier = api.get("/audit/", {"action": "login", "time_after": "2000-01-09T11:00:00-22:13"})
+    nowhere = api.get("/audit/", {"time_before": "0001-01-01T00:00:00+23:00"})
+
+    assert (later.status_code, later.json()["results"]) == (200, [])
+    assert [r["actor"] for r in earlier.json()["results"]] == ["bob"]
+    assert (nowhere.status_code, nowhere.json()["code"]) == (400, "invalid")
+
+
+@pytest.mark.django_db
 def test_the_trail_is_exported_as_json_lines(client, admin, user):
     login(client, "bob", PASSWORD)
     login(client, "bob", "wrong")

@@ -2,12 +2,13 @@
 
 import django_filters
 
+from substrapp.api.filtersets.common import UtcDateTimeFilter
 from substrapp.models import AuditRecord
 
 
 class AuditRecordFilterSet(django_filters.FilterSet):
-    time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
-    time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt")
+    time_after = UtcDateTimeFilter(field_name="time", lookup_expr="gte")
+    time_before = UtcDateTimeFilter(field_name="time", lookup_expr="lt")
 
     class Meta:
         model = AuditRecord

@@ -129,6 +129,12 @@ class UtcDateTimeRangeField(django_filters.fields.RangeField):
         super().__init__((UtcDateTimeField(), UtcDateTimeField()), *args, **kwargs)
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """One bound of a date range (`lookup_expr` gte or lt), read as UtcDateTimeField does."""
+
+    field_class = UtcDateTimeField
+
+
 class DateRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
     """`<name>_after` and `<name>_before`, both included, as the web frontend sends them."""
 
