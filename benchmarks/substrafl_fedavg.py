@@ -2,7 +2,7 @@
 shadow substrafl): the same substrafl experiment on our network and on substrafl's own local
 modes (the substra SDK's local docker and subprocess backends), in one run.
 
-    .venv/bin/python benchmarks/substrafl_fedavg.py [--rounds 10] [--skip-sdk-docker]
+    .venv/bin/python benchmarks/substrafl_fedavg.py [--rounds 10] [--skip-sdk-docker | --only-sdk-docker]
 
 The experiment is examples/substrafl_fedavg: substrafl's FedAvg of a numpy logistic regression on
 the breast-cancer data of examples/fedavg, 2 data organizations and an aggregator, an evaluation
