@@ -79,10 +79,11 @@ def _retrying(celery_task, channel: str, key: str, asset_kind: str, work) -> str
 def _internal_error(channel: str, key: str, asset_kind: str, error: Exception) -> str:
     logs = "[substra] an infrastructure error ended this run:\n" + "".join(traceback.format_exception(error))
     try:
-        worker.report_failure(channel, key, asset_kind, "INTERNAL_ERROR", logs)
+        recorded = worker.report_failure(channel, key, asset_kind, "INTERNAL_ERROR", logs)
     except Exception:
         logger.exception("could not report the internal error of %s", key)
-    return "failed"
+        return "failed"
+    return "failed" if recorded else "cancelled"
 
 
 @shared_task(name="substrapp.end_plan")

@@ -240,8 +240,7 @@ def _execute(channel: str, task: ComputeTask) -> str:
             try:
                 image = ensure_image(task.function)
             except BuildFailed as failure:
-                report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "BUILD_ERROR", _build_log(failure))
-                return "failed"
+                return task_failed(channel, task.key, "BUILD_ERROR", _build_log(failure))
         with _timed(durations, "execution"):
             execution = Execution(
                 task.compute_plan_id, plan_dir, image, task.key, settings.COMPUTE_TASK_TIMEOUT_SECONDS
@@ -254,8 +253,7 @@ def _execute(channel: str, task: ComputeTask) -> str:
     if result.exit_code != 0:
         error_type, reason = _failure_of(result)
         logs = result.logs.decode("utf-8", "replace") + f"\n[substra] {reason}\n"
-        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", error_type, logs)
-        return "failed"
+        return task_failed(channel, task.key, error_type, logs)
     with _timed(durations, "save_outputs"):
         outcome = save_outputs(channel, task, outputs_dir)
     _save_durations(task.key, durations)
@@ -432,8 +430,7 @@ def save_outputs(channel: str, task: ComputeTask, outputs_dir: Path) -> str:
             models.append({"key": key, "compute_task_output_identifier": identifier, "address": address})
     except _MissingOutput as error:
         _discard_all(stored)
-        report_failure(channel, task.key, "ASSET_COMPUTE_TASK", "EXECUTION_ERROR", f"[substra] {error}\n")
-        return "failed"
+        return task_failed(channel, task.key, "EXECUTION_ERROR", f"[substra] {error}\n")
     client = orchestrator_for(channel)
     # Should the Done's answer never come (the orchestrator away past the client's retries), a
     # later attempt finds the task Done and adopts these files (`adopt_stored_models`).
@@ -530,11 +527,19 @@ def _url(path: str) -> str:
 # Failures
 
 
-def report_failure(channel: str, key: str, asset_kind: str, error_type: str, logs: str) -> None:
+def task_failed(channel: str, key: str, error_type: str, logs: str) -> str:
+    """The outcome of a run that failed: "failed", or "cancelled" when the task had ended before
+    its failure could be recorded (its plan failed meanwhile), as the ledger has it."""
+    recorded = report_failure(channel, key, "ASSET_COMPUTE_TASK", error_type, logs)
+    return "failed" if recorded else "cancelled"
+
+
+def report_failure(channel: str, key: str, asset_kind: str, error_type: str, logs: str) -> bool:
     """Keeps the logs here and records the failure with their address; the task (or the
-    function's tasks) fail with their plan. Reported once: a second report is the same."""
+    function's tasks) fail with their plan. Reported once: a second report is the same. False
+    when the asset had already ended otherwise (cancelled): nothing is recorded."""
     if FailureReport.objects.filter(asset_key=key, logs_file__gt="").exists():
-        return
+        return True
     metrics.failure_reported(asset_kind, error_type)
     stored = store_upload(ContentFile(logs.encode(), name="logs.txt"), "logs", max_bytes=2**62)
     route = f"/task/{key}/logs/" if asset_kind == "ASSET_COMPUTE_TASK" else f"/function/{key}/"
@@ -546,10 +551,11 @@ def report_failure(channel: str, key: str, asset_kind: str, error_type: str, log
         )
     except (orchestrator_client.InvalidTransition, orchestrator_client.Conflict):
         discard(stored.name)  # already ended (cancelled, or failed elsewhere): nothing to report
-        return
+        return False
     with transaction.atomic():
         save_snapshots(channel, "ASSET_FAILURE_REPORT", [snapshot_of(answer)])
         FailureReport.objects.filter(asset_key=key).update(logs_file=stored.name)
+    return True
 
 
 # Leases
