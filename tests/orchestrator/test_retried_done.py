@@ -7,8 +7,9 @@ import pytest
 from orchestrator_client import InvalidTransition
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import ORG1
-from tests.orchestrator.conftest import ADDRESS, new_key, output
+from tests.orchestrator.conftest import ADDRESS, new_key
 from tests.orchestrator.test_task_states import register
+from tests.orchestrator.test_validation import evaluate_task
 
 
 def claimed_train(world) -> str:
@@ -21,16 +22,7 @@ def claimed_train(world) -> str:
 def claimed_evaluation(world) -> str:
     plan = world.plan()
     parent = world.train_task(plan)
-    test = {
-        "key": new_key(), "function_key": world.evaluate, "compute_plan_key": plan, "worker": ORG1,
-        "inputs": [
-            {"identifier": "opener", "asset_key": world.data_manager},
-            {"identifier": "datasamples", "asset_key": world.samples[0]},
-            {"identifier": "model", "parent_task_output": {"parent_task_key": parent["key"],
-                                                           "output_identifier": "model"}},
-        ],
-        "outputs": {"performance": output(public=True)},
-    }  # fmt: skip
+    test = evaluate_task(world, plan, [parent["key"]])
     register(world, parent, test)
     world.run(parent["key"])
     world.client(ORG1).apply_task_action(test["key"], "TASK_ACTION_EXECUTING")

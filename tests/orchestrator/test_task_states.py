@@ -6,6 +6,7 @@ from orchestrator_client import Conflict, InvalidRequest, InvalidTransition, Not
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import ORG1, ORG2, ORG3
 from tests.orchestrator.conftest import ADDRESS, new_key, output, permission
+from tests.orchestrator.test_validation import evaluate_task
 
 
 def register(world, *tasks, owner=ORG2):
@@ -348,16 +349,7 @@ def test_a_failed_build_fails_the_tasks_of_the_function_and_their_plans(world):
 def test_a_performance_is_registered_once_per_output(world):
     plan = world.plan()
     parent = world.train_task(plan)
-    test = {
-        "key": new_key(), "function_key": world.evaluate, "compute_plan_key": plan, "worker": ORG1,
-        "inputs": [
-            {"identifier": "opener", "asset_key": world.data_manager},
-            {"identifier": "datasamples", "asset_key": world.samples[0]},
-            {"identifier": "model", "parent_task_output": {"parent_task_key": parent["key"],
-                                                           "output_identifier": "model"}},
-        ],
-        "outputs": {"performance": output(public=True)},
-    }  # fmt: skip
+    test = evaluate_task(world, plan, [parent["key"]])
     register(world, parent, test)
     world.run(parent["key"])
     client = world.client(ORG1)
