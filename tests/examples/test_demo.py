@@ -124,9 +124,13 @@ def test_ctrl_c_and_a_second_one_while_stopping_leave_no_process(tmp_path, momen
         else:
             output.wait_for("done, executing", timeout=240)
         pids = recorded_pids(state_dir)
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)  # a second Ctrl-C, while the network stops
+        # Ctrl-C, then more as an impatient user presses it, until the demo says it is still
+        # stopping: one second press after a fixed pause could come after a quick stop had ended.
+        deadline = time.monotonic() + 60
+        while process.poll() is None and "still stopping the network" not in output.text:
+            assert time.monotonic() < deadline, output.text
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.02)
         process.wait(timeout=60)
     finally:
         if process.poll() is None:
