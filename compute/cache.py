@@ -66,12 +66,14 @@ class AssetCache:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
     @contextlib.contextmanager
-    def use(self, checksum: str, fill: Callable[[Path], None], is_file: bool = True) -> Iterator[Path]:
+    def use(self, checksum: str, fill: Callable[[Path], str | None], is_file: bool = True) -> Iterator[Path]:
         """The entry's path, filled first if needed, held (never evicted) until the block ends.
 
         `fill(path)` writes the asset at `path`: a file if `is_file`, else a folder, which it
-        creates; a file's SHA-256 is checked here, a folder's content is the filler's to check
-        (it comes from an archive or a server directory checked as it was read)."""
+        creates. A file's SHA-256 is checked here: the filler returns the one it computed while
+        writing (a model of gigabytes is then read once, not twice), or None and it is computed
+        from the file. A folder's content is the filler's to check (it comes from an archive or
+        a server directory checked as it was read)."""
         _check_name(checksum)
         held = _held_here()
         name = str(self.root / "locks" / checksum)
@@ -123,15 +125,17 @@ class AssetCache:
         sizes = (entry / "size" for entry in (self.root / "entries").iterdir())
         return sum(int(size.read_text()) for size in sizes if size.exists())
 
-    def _fill(self, checksum: str, fill: Callable[[Path], None], is_file: bool) -> None:
+    def _fill(self, checksum: str, fill: Callable[[Path], str | None], is_file: bool) -> None:
         shutil.rmtree(self._entry(checksum), ignore_errors=True)
         incoming = self.root / "incoming" / uuid.uuid4().hex
         incoming.mkdir()
         try:
             data = incoming / "data"
-            fill(data)
-            if is_file and sha256_of(data) != checksum:
-                raise ChecksumMismatch(f"the file fetched for {checksum} has checksum {sha256_of(data)}")
+            written = fill(data)
+            if is_file:
+                written = written if isinstance(written, str) else sha256_of(data)
+                if written != checksum:
+                    raise ChecksumMismatch(f"the file fetched for {checksum} has checksum {written}")
             _make_read_only(data)
             (incoming / "size").write_text(str(tree_size(data)))
             incoming.rename(self._entry(checksum))

@@ -111,6 +111,20 @@ def fetch_from_owner(owner: str, channel: str, address: str, checksum: str) -> B
     """The file at the owner's `address` (only its path is used, on the owner's known base URL),
     downloaded with our outgoing credentials into a temporary file whose SHA-256 must be
     `checksum`. Nothing is served before the whole file is checked."""
+    copy = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)
+    try:
+        download_from_owner(owner, channel, address, checksum, copy)
+    except BaseException:
+        copy.close()
+        raise
+    copy.seek(0)
+    return copy
+
+
+def download_from_owner(owner: str, channel: str, address: str, checksum: str, sink: BinaryIO) -> None:
+    """Writes the owner's file into `sink` as it arrives, hashing it on the way: one write and
+    one SHA-256 pass, whatever its size (the worker downloads models straight into its cache).
+    FileElsewhere if its SHA-256 is not `checksum`: the caller must then drop what `sink` holds."""
     peer, base = owner_base_url(owner, channel)
     url = urljoin(base.rstrip("/") + "/", urlsplit(address).path.lstrip("/"))
     try:
@@ -118,15 +132,7 @@ def fetch_from_owner(owner: str, channel: str, address: str, checksum: str) -> B
     except requests.RequestException as error:
         raise FileElsewhere(f"{owner} could not be reached for the file: {error}") from None
     with answer:
-        if answer.status_code == 403:
-            raise FileAccessDenied(f"{owner} refused the file: {settings.ORG_ID} may not process it.")
-        if answer.status_code == 404:
-            raise OwnerNotFound(f"{owner} does not hold the file.")
-        if answer.status_code == 401:
-            raise FileElsewhere(f"{owner} refused this organization's peer credentials.")
-        if answer.status_code != 200:
-            raise FileElsewhere(f"{owner} answered {answer.status_code} for the file.")
-        copy = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)
+        _check_answer(owner, answer.status_code)
         digest, size = hashlib.sha256(), 0
         try:
             for chunk in answer.iter_content(CHUNK):
@@ -134,18 +140,22 @@ def fetch_from_owner(owner: str, channel: str, address: str, checksum: str) -> B
                 if size > settings.PEER_FILE_MAX_BYTES:
                     raise FileElsewhere(f"The file sent by {owner} is over {settings.PEER_FILE_MAX_BYTES} bytes.")
                 digest.update(chunk)
-                copy.write(chunk)
+                sink.write(chunk)
         except requests.RequestException as error:
-            copy.close()
             raise FileElsewhere(f"The transfer of the file from {owner} broke: {error}") from None
-        except BaseException:
-            copy.close()
-            raise
     if digest.hexdigest() != checksum:
-        copy.close()
         raise FileElsewhere(
             f"The file sent by {owner} does not match its registered checksum "
             f"(expected {checksum}, got {digest.hexdigest()}): refused."
         )
-    copy.seek(0)
-    return copy
+
+
+def _check_answer(owner: str, status: int) -> None:
+    if status == 403:
+        raise FileAccessDenied(f"{owner} refused the file: {settings.ORG_ID} may not process it.")
+    if status == 404:
+        raise OwnerNotFound(f"{owner} does not hold the file.")
+    if status == 401:
+        raise FileElsewhere(f"{owner} refused this organization's peer credentials.")
+    if status != 200:
+        raise FileElsewhere(f"{owner} answered {status} for the file.")

@@ -18,6 +18,7 @@ Errors are either the function's own (permanent: a failure report) or the infras
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 import orchestrator_client
-from compute.cache import AssetCache, ChecksumMismatch, link_tree, sha256_of
+from compute.cache import AssetCache, ChecksumMismatch, link_tree
 from compute.executors import (
     BuildFailed,
     DockerExecutor,
@@ -49,7 +50,7 @@ from compute.executors import (
 )
 from substrapp import metrics
 from substrapp.archives import ArchiveError, safe_extract
-from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
+from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, download_from_owner
 from substrapp.computation import NotAvailable, task_input_assets
 from substrapp.mirror import save_snapshots, snapshot_of
 from substrapp.models import (
@@ -183,8 +184,8 @@ def ensure_image(function: Function):
         return executor().prepare_image(checksum, unpack)
 
 
-def _fetch_archive(function: Function, path: Path) -> None:
-    _write_stream(_asset_stream(function, "archive_file", function.archive_address, function.archive_checksum), path)
+def _fetch_archive(function: Function, path: Path) -> str:
+    return _fetch_file(function, "archive_file", function.archive_address, function.archive_checksum, path)
 
 
 # Tasks
@@ -361,25 +362,29 @@ def _cached(asset, held: contextlib.ExitStack) -> tuple[str, Path]:
     return asset.key, held.enter_context(cache().use(asset.checksum, fill))
 
 
-def _fetch_opener(dataset: DataManager, path: Path) -> None:
-    _write_stream(_asset_stream(dataset, "opener_file", dataset.opener_address, dataset.opener_checksum), path)
+def _fetch_opener(dataset: DataManager, path: Path) -> str:
+    return _fetch_file(dataset, "opener_file", dataset.opener_address, dataset.opener_checksum, path)
 
 
-def _fetch_model(model: Model, path: Path) -> None:
-    _write_stream(_asset_stream(model, "file", model.address, model.checksum), path)
+def _fetch_model(model: Model, path: Path) -> str:
+    return _fetch_file(model, "file", model.address, model.checksum, path)
 
 
-def _asset_stream(asset, field: str, address: str, checksum: str):
-    """Our own stored copy, or the owner's, downloaded with our peer credentials and checked."""
+def _fetch_file(asset, field: str, address: str, checksum: str, path: Path) -> str:
+    """Our own stored copy, or the owner's downloaded with our peer credentials, written at
+    `path`; the SHA-256 of what was written. The cache checks it: each byte of a model is written
+    once and hashed once on its way in."""
     if asset.owner == settings.ORG_ID:
         stored = getattr(asset, field)
         if not stored:
             raise TemporaryError(f"{asset} has no local file yet")
-        return open_stored(stored.name)
+        return _write_stream(open_stored(stored.name), path)
     try:
-        return fetch_from_owner(asset.owner, asset.channel, address, checksum)
+        with open(path, "wb") as file:
+            download_from_owner(asset.owner, asset.channel, address, checksum, file)
     except (FileAccessDenied, OwnerNotFound) as error:
         raise TemporaryError(str(error)) from error
+    return checksum  # download_from_owner refused any other
 
 
 def _fetch_sample(sample: DataSample, folder: Path) -> None:
@@ -395,15 +400,19 @@ def _fetch_sample(sample: DataSample, folder: Path) -> None:
     if not sample.file:
         raise TemporaryError(f"data sample {sample.key} has no local file")
     with tempfile.NamedTemporaryFile(dir=folder.parent) as archive:
-        _write_stream(open_stored(sample.file.name), Path(archive.name))
-        if sha256_of(Path(archive.name)) != sample.checksum:
+        if _write_stream(open_stored(sample.file.name), Path(archive.name)) != sample.checksum:
             raise ChecksumMismatch(f"the stored archive of data sample {sample.key} does not match its checksum")
         safe_extract(archive.name, folder)
 
 
-def _write_stream(stream, path: Path) -> None:
+def _write_stream(stream, path: Path) -> str:
+    """Copies `stream` to `path`; the SHA-256 of what was copied."""
+    digest = hashlib.sha256()
     with stream, open(path, "wb") as file:
-        shutil.copyfileobj(stream, file, 1024 * 1024)
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+            file.write(chunk)
+    return digest.hexdigest()
 
 
 # Outputs

@@ -1,13 +1,18 @@
 """Fetching a file from its owner's backend (substrapp.assetfiles.fetch_from_owner), against a
 small HTTP server standing for the owner."""
 
+import functools
 import hashlib
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from compute.cache import AssetCache
+from substrapp import worker
 from substrapp.assetfiles import FileAccessDenied, FileElsewhere, OwnerNotFound, fetch_from_owner
+from substrapp.models import Model
 from substrapp.peers import register_peer
 
 OWNER = "OwnerOrgMSP"
@@ -88,3 +93,29 @@ def test_the_owners_refusals(owner, path, error):
 def test_no_credentials_for_the_owner(db):
     with pytest.raises(FileElsewhere, match="no credentials"):
         fetch_from_owner("UnknownMSP", "mychannel", "http://x/ok/", "0" * 64)
+
+
+# A worker's model input: downloaded straight into the asset cache
+
+
+def peers_model(checksum=CHECKSUM):
+    return Model(key=str(uuid.uuid4()), owner=OWNER, channel="mychannel", address="http://x/ok/", checksum=checksum)
+
+
+def test_a_peers_model_is_written_into_the_cache_as_it_arrives_and_nothing_else_is_left(owner, tmp_path):
+    cache = AssetCache(tmp_path, max_bytes=10**9)
+    with cache.use(CHECKSUM, functools.partial(worker._fetch_model, peers_model())) as path:
+        assert path.read_bytes() == CONTENT
+    assert list((tmp_path / "incoming").iterdir()) == []
+
+
+def test_a_peers_model_that_is_not_the_registered_one_never_enters_the_cache(owner, tmp_path):
+    cache = AssetCache(tmp_path, max_bytes=10**9)
+    wrong = "0" * 64
+    with (
+        pytest.raises(FileElsewhere, match="checksum"),
+        cache.use(wrong, functools.partial(worker._fetch_model, peers_model(wrong))),
+    ):
+        pass
+    assert list((tmp_path / "incoming").iterdir()) == []
+    assert list((tmp_path / "entries").iterdir()) == []

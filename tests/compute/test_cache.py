@@ -126,6 +126,26 @@ def test_a_file_whose_sha256_differs_is_refused_and_not_cached(cache):
         assert path.read_bytes() == expected
 
 
+def test_a_filler_that_hashed_what_it_wrote_is_held_to_that_digest(cache):
+    # A model of gigabytes is hashed as it arrives: the cache takes the filler's digest instead of
+    # reading the file again, and refuses the entry when that digest is not the checksum asked for.
+    data = b"model weights"
+
+    def fill_saying(digest):
+        def fill(path: Path) -> str:
+            path.write_bytes(data)
+            return digest
+
+        return fill
+
+    with pytest.raises(ChecksumMismatch, match=sha(b"other")):
+        with cache.use(sha(data), fill_saying(sha(b"other"))):
+            pytest.fail("an entry whose filler reported another digest was handed out")
+    assert cached(cache) == set() and leftovers(cache) == []
+    with cache.use(sha(data), fill_saying(sha(data))) as path:
+        assert path.read_bytes() == data
+
+
 @pytest.mark.parametrize("is_file", [True, False])
 def test_a_failing_fill_leaves_no_entry_and_nothing_in_incoming(cache, is_file):
     def fill(path: Path) -> None:
