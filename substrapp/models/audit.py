@@ -2,12 +2,12 @@
 
 Records are appended, never changed by the application: the model refuses a save of an existing
 row and every delete, and its queryset refuses bulk updates and deletes. The one exception is the
-link to the ledger (`ledger_position`, `ledger_hash`), set once, by `link_to_event`, when the
+link to the ledger (`ledger_position`, `ledger_hash`), set once, by `link_to_events`, when the
 event that the action caused is known."""
 
 import uuid
 
-from django.db import models
+from django.db import connection, models
 
 from substrapp.models.scoping import ChannelScopedQuerySet
 
@@ -23,10 +23,22 @@ class AuditRecordQuerySet(ChannelScopedQuerySet):
     def delete(self):
         raise AuditRecordIsReadOnly("audit records are never deleted")
 
-    def link_to_event(self, position: int, event_hash: str) -> int:
-        """Sets the ledger link of the records not linked yet; the only change ever allowed."""
-        unlinked = self.filter(ledger_position=None)
-        return models.QuerySet.update(unlinked, ledger_position=position, ledger_hash=event_hash)
+    def link_to_events(self, links: list[tuple[uuid.UUID, int, str]]) -> int:
+        """Sets the ledger link (record id, event position, event hash) of each record not linked
+        yet, in one statement; the only change ever allowed. A batch of 500 tasks is 500 links:
+        one UPDATE each made the audit slower than the registration it records."""
+        if not links:
+            return 0
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        rows = ", ".join(["(%s::uuid, %s::bigint, %s)"] * len(links))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS record SET ledger_position = link.position, ledger_hash = link.hash "
+                f"FROM (VALUES {rows}) AS link (id, position, hash) "
+                "WHERE record.id = link.id AND record.ledger_position IS NULL",
+                [value for link in links for value in (str(link[0]), link[1], link[2])],
+            )
+            return cursor.rowcount
 
 
 class Outcome(models.TextChoices):
