@@ -102,7 +102,7 @@ def register_tasks(channel: str, tasks: list[dict]) -> list[ComputeTask]:
         raise RegistrationRefused(error.message, error.code) from None
     snapshots = [snapshot_of(answer) for answer in answers]
     _mirror_references(channel, client, snapshots)
-    save_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots)
+    save_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True)
     rows = ComputeTask.objects.select_related("function", "execution").in_bulk([task["key"] for task in tasks])
     return [rows[task["key"]] for task in tasks]
 

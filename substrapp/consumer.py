@@ -137,14 +137,15 @@ def apply_events(channel: str, events: list) -> None:
     """Applies verified events in order and moves the channel's cursor past the last one, in one
     transaction: the mirror and the cursor change together or not at all."""
     changes = [(pb.AssetKind.Name(event.asset_kind), json.loads(event.asset_json)) for event in events]
+    created = [_is_task_creation(event) for event in events]
     with transaction.atomic():
         # The row lock and the check make a second consumer of the channel fail instead of
         # applying the same events again.
         cursor, _ = ChannelCursor.objects.select_for_update().get_or_create(channel=channel)
         if (events[0].position, events[0].prev_hash) != (cursor.position + 1, cursor.hash):
             raise CursorMoved(f"channel {channel}: event {events[0].position} does not follow the cursor {cursor}")
-        for asset_kind, snapshots in runs_of_one_kind(changes):
-            save_snapshots(channel, asset_kind, snapshots)
+        for (asset_kind, creation), snapshots in runs_of_one_kind(changes, created):
+            save_snapshots(channel, asset_kind, snapshots, created=creation)
         audit.note_ledger_events(channel, events)  # under the cursor's lock: substrapp/audit.py
         cursor.position, cursor.hash = events[-1].position, events[-1].hash
         cursor.stalled_position, cursor.stalled_error, cursor.stalled_since = None, "", None
@@ -152,11 +153,17 @@ def apply_events(channel: str, events: list) -> None:
         transaction.on_commit(lambda: on_events_applied(channel, changes), robust=True)
 
 
-def runs_of_one_kind(changes: list[tuple[str, dict]]):
+def runs_of_one_kind(changes: list[tuple[str, dict]], created: list[bool]):
     """Consecutive snapshots of one asset kind, each run saved in one statement. Only consecutive
-    ones: a task must come after the plan and the function that come before it."""
-    for asset_kind, run in itertools.groupby(changes, key=lambda change: change[0]):
-        yield asset_kind, [snapshot for _, snapshot in run]
+    ones: a task must come after the plan and the function that come before it. A run of task
+    creations is apart from the tasks' updates (`save_snapshots(created=True)`)."""
+    runs = itertools.groupby(zip(changes, created, strict=True), key=lambda item: (item[0][0], item[1]))
+    for kind, run in runs:
+        yield kind, [snapshot for (_, snapshot), _ in run]
+
+
+def _is_task_creation(event) -> bool:
+    return event.asset_kind == pb.ASSET_COMPUTE_TASK and event.event_kind == pb.EVENT_ASSET_CREATED
 
 
 def is_transient(error: Exception) -> bool:

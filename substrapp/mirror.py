@@ -229,8 +229,14 @@ class UnknownAssetKind(ValueError):
     pass
 
 
-def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict]) -> None:
-    """Upserts snapshots of one asset kind, in one statement; for one asset, the last one wins."""
+def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created: bool = False) -> None:
+    """Upserts snapshots of one asset kind, in one statement; for one asset, the last one wins.
+
+    `created`: the snapshots are of assets as they were created (a registration's answers, the
+    CREATED events of the same registration): an asset's row, if there is one, is at least as
+    new, so they are only inserted. The API and the consumer both save a new plan's 10,000 tasks:
+    the second one then skips them instead of rewriting them, and can never put a task's first
+    status back over a later one."""
     try:
         mirror = MIRRORS[asset_kind]
     except KeyError:
@@ -244,11 +250,15 @@ def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict]) -> None
     # the same registration) upsert the same rows at once; rows locked in one order cannot
     # deadlock.
     rows = [latest[identity][0] for identity in sorted(latest)]
-    mirror.model.objects.bulk_create(
-        [mirror.model(**row) for row in rows],
-        update_conflicts=True,
-        unique_fields=mirror.unique_fields,
-        update_fields=[name for name in rows[0] if name not in mirror.unique_fields],
-    )
+    instances = [mirror.model(**row) for row in rows]
+    if created:
+        mirror.model.objects.bulk_create(instances, ignore_conflicts=True)
+    else:
+        mirror.model.objects.bulk_create(
+            instances,
+            update_conflicts=True,
+            unique_fields=mirror.unique_fields,
+            update_fields=[name for name in rows[0] if name not in mirror.unique_fields],
+        )
     if mirror.relate is not None:
         mirror.relate([snapshot for _, snapshot in latest.values()])

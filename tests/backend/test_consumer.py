@@ -1,6 +1,7 @@
 """The event consumer keeps the local mirror in step with a real orchestrator's events: every asset
 family, idempotently, from its stored cursor, verifying the hash chain as it goes."""
 
+import json
 import threading
 import time
 
@@ -233,6 +234,23 @@ def test_a_registration_and_its_events_write_the_same_row_and_keep_the_local_fil
     assert Function.objects.values().get(key=world.train) == written
 
 
+def test_a_tasks_creation_saved_late_never_puts_its_first_status_back(world):
+    # The API saves the tasks it registered while the consumer applies their events: the answer
+    # of the registration may arrive after a later change of the same task was applied.
+    plan = world.plan()
+    [task] = register_tasks(world, world.train_task(plan))
+    [creation] = [e for e in events_after(world.client(ORG1)) if e.asset_key == task]
+    world.client(ORG2).cancel_compute_plan(plan)
+    drain()
+    assert ComputeTask.objects.get(key=task).status == "STATUS_CANCELED"
+    created_status = json.loads(creation.asset_json)["status"]
+    assert created_status != "STATUS_CANCELED"
+
+    save_snapshots(CHANNEL, "ASSET_COMPUTE_TASK", [json.loads(creation.asset_json)], created=True)
+
+    assert ComputeTask.objects.get(key=task).status == "STATUS_CANCELED"
+
+
 def test_a_restarted_consumer_completes_the_mirror_without_duplicates(world):
     stop = threading.Event()
     thread = run_in_thread(stop)
@@ -262,8 +280,8 @@ def test_an_apply_that_fails_leaves_the_rows_and_the_cursor_as_they_were(world, 
     events = events_after(world.client(ORG1), kept["position"])
     assert [pb.AssetKind.Name(event.asset_kind) for event in events] == ["ASSET_COMPUTE_PLAN", "ASSET_COMPUTE_TASK"]
 
-    def save_then_fail_on_tasks(channel, asset_kind, snapshots):
-        save_snapshots(channel, asset_kind, snapshots)
+    def save_then_fail_on_tasks(channel, asset_kind, snapshots, created=False):
+        save_snapshots(channel, asset_kind, snapshots, created=created)
         if asset_kind == "ASSET_COMPUTE_TASK":
             raise RuntimeError("disk full")
 
