@@ -529,8 +529,10 @@ def _discard_all(stored: dict) -> None:
 
 
 def _url(path: str) -> str:
+    """The address of one of this backend's routes, under BACKEND_URL_PREFIX as the API serves it:
+    peers download from it, and the SDK and the web frontend follow it."""
     base = settings.PUBLIC_URL or "http://localhost"
-    return base + path
+    return base + settings.URL_PREFIX + path
 
 
 # Failures

@@ -41,3 +41,19 @@ def test_file_addresses_are_under_the_prefix(api_under_prefix, user):
 
     assert reverse("model-file", args=["k"]) == "/api/model/k/file/"
     assert reverse("function-file", args=["k"]).startswith("/api/function/")
+
+
+def test_the_workers_addresses_of_models_and_logs_are_under_the_prefix(api_under_prefix):
+    # The worker registers these in the orchestrator: peers download models from them and the
+    # frontend's logs link follows them, so they must name routes the API serves.
+    from django.urls import resolve, reverse
+
+    from substrapp import worker
+
+    with override_settings(PUBLIC_URL="https://org1.example.com"):
+        model = worker._url("/model/k/file/")
+        logs = worker._url("/task/k/logs/")
+
+    assert model == "https://org1.example.com" + reverse("model-file", args=["k"])
+    assert logs == "https://org1.example.com/api/task/k/logs/"
+    assert resolve("/api/task/k/logs/")
