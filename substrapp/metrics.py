@@ -199,12 +199,15 @@ def image_build():
 
 def serve_worker_metrics(port: int, app, queues: list[str]) -> None:
     """In the worker's main process: the sum of its pool's metrics (PROMETHEUS_MULTIPROC_DIR),
-    and the depth of its queues."""
+    the depth of its queues and, unless functions run as subprocesses, its running containers."""
+    from django.conf import settings
     from prometheus_client import CollectorRegistry, multiprocess
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(QueueDepth(app, queues))
+    if settings.COMPUTE_EXECUTOR != "subprocess":
+        registry.register(RunningContainers(settings.ORG_ID, settings.COMPUTE_INSTANCE))
     start_http_server(port, registry=registry)
 
 
@@ -233,3 +236,33 @@ def _depth(connection, queue: str) -> int:
         return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
     except ChannelError:  # Redis keeps no empty list: a queue it does not know holds nothing
         return 0
+
+
+class RunningContainers:
+    """`substra_worker_running_containers`: this organization's function containers running on
+    its Docker engine, found by the labels the Docker executor gives them (compute/executors.py:
+    one container per plan and image, from the plan's first task until its end), asked of the
+    engine when the metrics are read. `instance` (a devnet's id) tells apart the organizations
+    of the same name that several networks run on one engine."""
+
+    def __init__(self, org: str, instance: str = "", client=None):
+        from compute.executors import INSTANCE_LABEL
+
+        self.labels = [f"substra.org={org}"] + ([f"{INSTANCE_LABEL}={instance}"] if instance else [])
+        self._client = client
+
+    def collect(self):
+        try:
+            running = self._engine().api.containers(quiet=True, filters={"label": self.labels, "status": "running"})
+        except Exception:  # no engine (auto without Docker), or the engine away: no sample, not a false 0
+            return
+        family = GaugeMetricFamily("substra_worker_running_containers", "function containers running now")
+        family.add_metric([], len(running))
+        yield family
+
+    def _engine(self):
+        if self._client is None:
+            import docker  # only where Docker is used
+
+            self._client = docker.from_env(timeout=5)
+        return self._client

@@ -72,3 +72,46 @@ def test_the_queue_depth_is_what_waits_in_the_broker():
             assert waiting == 2
         finally:
             queue(connection.default_channel).delete()
+
+
+@pytest.mark.docker
+def test_running_containers_are_this_organizations_running_ones_on_the_engine():
+    import docker
+
+    engine = docker.from_env(timeout=60)
+    run = uuid.uuid4().hex[:12]
+    org, other_org = f"metrics-{run}", f"metrics-other-{run}"
+    containers = metrics.RunningContainers(org, instance=f"net-{run}")
+
+    def start(owner: str, instance: str, *, running: bool = True):
+        labels = {"substra.org": owner, "substra.instance": instance}
+        options = {"entrypoint": ["sleep", "infinity"], "labels": labels, "network_mode": "none"}
+        if running:
+            return engine.containers.run("python:3.11-slim", detach=True, **options)
+        return engine.containers.create("python:3.11-slim", **options)
+
+    def gauge() -> list[float]:
+        return [sample.value for family in containers.collect() for sample in family.samples]
+
+    try:
+        assert gauge() == [0]
+        start(org, f"net-{run}")
+        start(org, f"net-{run}")
+        start(org, f"net-{run}", running=False)  # created, never started
+        start(other_org, f"net-{run}")  # another organization on the same engine
+        start(org, f"another-net-{run}")  # the same organization of another network
+
+        assert gauge() == [2]
+    finally:
+        for owner in (org, other_org):
+            for container in engine.containers.list(all=True, filters={"label": f"substra.org={owner}"}):
+                container.remove(force=True)
+    assert gauge() == [0]
+
+
+def test_running_containers_give_no_sample_when_no_engine_answers(tmp_path):
+    import docker
+
+    away = docker.DockerClient(base_url=f"unix://{tmp_path / 'docker.sock'}", version="1.41", timeout=2)
+
+    assert list(metrics.RunningContainers("MyOrg1MSP", client=away).collect()) == []
