@@ -2,7 +2,8 @@
 
     orchestrator serve      a TCP connection to its port (it speaks only mutual TLS, and has no
                             health service: a connection is all a probe without a certificate gets)
-    gunicorn / runserver    200 from the backend's /health/ (Django answers and its database too)
+    gunicorn / runserver    200 from the backend's /health/, under BACKEND_URL_PREFIX (Django answers
+                            and its database too)
     celery worker           `celery inspect ping` of this worker, when the broker is Redis (the
                             filesystem broker of the embedded mode has no broadcast)
     anything else           healthy while it runs (migrate, consume_events, create_admin, ...)
@@ -41,7 +42,9 @@ def django_answers(argv: list[str]) -> None:
             port = port_of(arg.partition("=")[2], port)
     port = port_of(os.environ.get("BACKEND_HTTP_ADDRESS", ""), port)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    connection.request("GET", "/health/", headers={"Host": "localhost"})
+    # Under BACKEND_URL_PREFIX (the web frontend's /api) like every other route.
+    prefix = "/" + os.environ.get("BACKEND_URL_PREFIX", "").strip("/")
+    connection.request("GET", prefix.rstrip("/") + "/health/", headers={"Host": "localhost"})
     status = connection.getresponse().status
     if status != 200:
         sys.exit(f"the backend's /health/ answered {status}")
