@@ -9,7 +9,8 @@ npm), so the charts are rendered by Helm itself as a library: helm-python-sdk em
 `helm template`. kubernetes-validate carries the Kubernetes JSON schemas, so nothing is fetched.
 
 Each case renders one chart with its default values or with one values file of
-charts/examples/ (as `helm install -f FILE` would), and:
+charts/examples/ (as `helm install -f FILE` would), and a few `--set`s of its own (the backend
+with its optional web frontend on, beside the examples with it off), and:
   - `helm lint --strict` must find no error;
   - every rendered document must validate, strictly (no unknown field), against the schemas of
     the oldest Kubernetes version the charts support (--kube-version);
@@ -33,15 +34,22 @@ class Case:
     chart: str
     values_file: str = ""  # relative to charts/; empty: the chart's defaults
     release: str = ""
+    sets: tuple[str, ...] = ()  # over the values, as `helm install --set KEY=VALUE` would
 
     @property
     def name(self) -> str:
-        return f"{self.chart} with {self.values_file or 'default values'}"
+        return " ".join([f"{self.chart} with {self.values_file or 'default values'}", *self.sets])
 
     def values(self) -> dict:
-        if not self.values_file:
-            return {}
-        return yaml.safe_load((CHARTS / self.values_file).read_text()) or {}
+        values = (yaml.safe_load((CHARTS / self.values_file).read_text()) or {}) if self.values_file else {}
+        for assignment in self.sets:
+            key, _, value = assignment.partition("=")
+            *parents, leaf = key.split(".")
+            node = values
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[leaf] = yaml.safe_load(value)
+        return values
 
 
 CASES = [
@@ -50,6 +58,9 @@ CASES = [
     Case("orchestrator", "examples/two-orgs/orchestrator.yaml", "orchestrator"),
     Case("backend", "examples/two-orgs/org1.yaml", "org1"),
     Case("backend", "examples/two-orgs/org2.yaml", "org2"),
+    # The web frontend at `/` of the Ingress, the API under /api (the examples have it off).
+    Case("backend", "examples/two-orgs/org1.yaml", "org1", ("frontend.enabled=true",)),
+    Case("backend", release="org", sets=("frontend.enabled=true", "urlPrefix=/substra/api/")),
 ]
 
 

@@ -237,3 +237,80 @@ def test_the_processes_with_metrics_serve_them_on_a_port_their_pods_announce(cha
     assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/path"]) == ("true", "/metrics")
     assert annotations["prometheus.io/port"] == port
     assert {"name": "metrics", "containerPort": int(port), "protocol": "TCP"} in container["ports"]
+
+
+# The web frontend
+
+
+def paths_of(ingress):
+    return {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+
+
+def test_without_the_frontend_the_ingress_sends_everything_to_the_api_at_its_root():
+    documents = render("backend", example="org1.yaml")
+
+    assert not [d for d in documents if d["metadata"]["name"].endswith("-frontend")]
+    assert paths_of(one(documents, "Ingress", "-backend")) == {"/": "rel-backend-api"}
+    assert "BACKEND_URL_PREFIX" not in env_of(pod_spec(one(documents, "Deployment", "-api"))["containers"][0])
+
+
+def test_with_the_frontend_the_api_moves_under_api_and_the_frontend_takes_the_rest_of_the_host():
+    documents = render("backend", {"frontend": {"enabled": True}}, example="org1.yaml")
+
+    assert paths_of(one(documents, "Ingress", "-backend")) == {
+        "/api": "rel-backend-api",
+        "/console": "rel-backend-api",
+        "/": "rel-backend-frontend",
+    }
+    # Every process builds addresses (the worker those of models and logs): all under the prefix.
+    for kind, suffix in [("Deployment", "-api"), ("Deployment", "-consumer"), ("StatefulSet", "-worker")]:
+        container = pod_spec(one(documents, kind, suffix))["containers"][0]
+        assert env_of(container)["BACKEND_URL_PREFIX"]["value"] == "/api", suffix
+    service = one(documents, "Service", "-frontend")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "frontend"
+
+
+def test_the_frontend_runs_the_official_image_with_api_url_filled_in_at_start():
+    documents = render("backend", {"frontend": {"enabled": True}}, example="org1.yaml")
+    deployment = one(documents, "Deployment", "-frontend")
+    spec = pod_spec(deployment)
+    (fill,), (nginx,) = spec["initContainers"], spec["containers"]
+
+    assert fill["image"] == nginx["image"] == "ghcr.io/substra/substra-frontend:1.0.0"
+    # The image keeps its page as index-template.html, ${API_URL} inside (docker/substra-frontend/Dockerfile).
+    script = fill["command"][-1]
+    assert "envsubst '${API_URL} ${MICROSOFT_CLARITY_ID}' < /html/index-template.html > /html/index.html" in script
+    assert env_of(fill)["API_URL"]["value"] == "/api"
+    assert {m["mountPath"]: m["name"] for m in nginx["volumeMounts"]}["/usr/share/nginx/html"] == "html"
+    assert nginx["ports"] == [{"name": "http", "containerPort": 3000}]
+    assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 101
+    for container in (fill, nginx):
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert spec["automountServiceAccountToken"] is False
+
+
+def test_the_frontend_follows_a_chosen_prefix_or_an_api_on_another_origin():
+    chosen = render("backend", {"frontend": {"enabled": True}, "urlPrefix": "/substra/api/"}, example="org1.yaml")
+    assert paths_of(one(chosen, "Ingress", "-backend"))["/substra/api"] == "rel-backend-api"
+    assert env_of(pod_spec(one(chosen, "Deployment", "-frontend"))["initContainers"][0])["API_URL"]["value"] == (
+        "/substra/api"
+    )
+    elsewhere = render("backend", {"frontend": {"enabled": True, "apiUrl": "https://api.example.com/api"}})
+    fill = pod_spec(one(elsewhere, "Deployment", "-frontend"))["initContainers"][0]
+    assert env_of(fill)["API_URL"]["value"] == "https://api.example.com/api"
+
+
+def test_the_frontend_refuses_an_api_at_the_root_of_its_host():
+    with pytest.raises(Exception, match=r"frontend\.enabled needs the API under a path"):
+        render("backend", {"frontend": {"enabled": True}, "urlPrefix": "/"})
+
+
+def test_a_prefix_without_the_frontend_keeps_the_console_at_the_root():
+    documents = render("backend", {"urlPrefix": "api"}, example="org1.yaml")
+
+    assert paths_of(one(documents, "Ingress", "-backend")) == {"/": "rel-backend-api"}
+    assert env_of(pod_spec(one(documents, "Deployment", "-api"))["containers"][0])["BACKEND_URL_PREFIX"]["value"] == (
+        "/api"
+    )

@@ -44,6 +44,15 @@ substra.org/organization: {{ $.Values.organization.id | quote }}
 {{- .Values.channels | default (dict "mychannel" (dict)) | toJson }}
 {{- end }}
 
+{{/* BACKEND_URL_PREFIX, "/api" or "": urlPrefix, or /api when the frontend needs the API under a path. */}}
+{{- define "backend.urlPrefix" -}}
+{{- $prefix := trimAll "/" (.Values.urlPrefix | default (ternary "/api" "" .Values.frontend.enabled)) }}
+{{- if and .Values.frontend.enabled (not $prefix) }}
+{{- fail "frontend.enabled needs the API under a path: set urlPrefix (such as /api), not /" }}
+{{- end }}
+{{- with $prefix }}/{{ . }}{{ end }}
+{{- end }}
+
 {{- define "backend.generatedSecret" -}}
 {{ include "backend.fullname" . }}-generated
 {{- end }}
@@ -100,6 +109,10 @@ substra.org/organization: {{ $.Values.organization.id | quote }}
   value: {{ include "backend.channels" . | quote }}
 {{- with .Values.publicUrl }}
 - name: BACKEND_PUBLIC_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with include "backend.urlPrefix" . }}
+- name: BACKEND_URL_PREFIX
   value: {{ . | quote }}
 {{- end }}
 - name: BACKEND_SECRET_KEY
