@@ -5,10 +5,14 @@ Each is built with a fixed number of queries, whatever the size of the plan."""
 import csv
 import io
 
+from django.conf import settings
+
 from substrapp.computation import round_index
 from substrapp.models import ComputePlan, ComputeTask, Function, Performance
 
-# The worker's step names (substrapp/worker.py) as the frontend's profiling names them.
+# The worker's step names (substrapp/worker.py) as the frontend's profiling names them. As in
+# Substra's backend, `download_function` is a step only where the function came from another
+# organization: its owner's worker built the image when the function was registered.
 TASK_STEPS = {
     "prepare_inputs": "prepare_inputs",
     "image": "download_function",
@@ -81,10 +85,11 @@ def task_profile(task: ComputeTask) -> dict:
     that ran elsewhere or has not run)."""
     execution = getattr(task, "execution", None)
     durations = execution.durations if execution is not None else {}
+    skipped = {"image"} if task.function.owner == settings.ORG_ID else set()
     rundown = [
         {"step": name, "duration": int(durations[step] * MICROSECONDS)}
         for step, name in TASK_STEPS.items()
-        if step in durations
+        if step in durations and step not in skipped
     ]
     total = (task.end_date - task.start_date) if task.start_date and task.end_date else None
     return {

@@ -26,8 +26,16 @@ from tests.backend.test_compute_api import (
     train_inputs,
 )
 from tests.backend.test_frontend_session import Browser
-from tests.conftest import ORG1
-from tests.orchestrator.conftest import new_key
+from tests.conftest import ORG1, ORG2
+from tests.orchestrator.conftest import new_key, permission
+
+# The inputs and outputs of the world's train function, for one this organization owns.
+TRAIN_FUNCTION_INPUTS = {
+    "opener": {"kind": "ASSET_DATA_MANAGER"},
+    "datasamples": {"kind": "ASSET_DATA_SAMPLE", "multiple": True},
+    "models": {"kind": "ASSET_MODEL", "multiple": True, "optional": True},
+}
+TRAIN_FUNCTION_OUTPUTS = {"model": {"kind": "ASSET_MODEL"}}
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -268,6 +276,35 @@ def test_a_tasks_duration_and_profile_come_from_its_run(world, network, bob):
         "duration": 2_000_000,
         "execution_rundown": [{"step": "build_image", "duration": 2_000_000}],
     }
+
+
+def test_a_task_of_this_organizations_own_function_has_no_download_step(world, network, bob):
+    """The owner's worker built the image when the function was registered: as Substra's
+    backend does, the profile of a task of its own function has three steps, no download."""
+    own = world.function(ORG1, permission(ORG1, ORG2), inputs=TRAIN_FUNCTION_INPUTS, outputs=TRAIN_FUNCTION_OUTPUTS)
+    plan = new_plan(bob)
+    task = new_key()
+    answer = bob.call(
+        "post",
+        "/task/bulk_create/",
+        {"tasks": [sdk_task(task, own, plan["key"], train_inputs(world), MODEL_OUTPUT)]},
+    )
+    assert answer.status_code == 200, answer.json()
+    TaskExecution.objects.create(
+        task_id=task,
+        channel=CHANNEL,
+        compute_plan_key=plan["key"],
+        heartbeat=timezone.now(),
+        durations={"prepare_inputs": 0.5, "image": 0.01, "execution": 1.25, "save_outputs": 0.1},
+    )
+
+    profile = bob.call("get", f"/task_profiling/{task}/").json()
+
+    assert [step["step"] for step in profile["execution_rundown"]] == [
+        "prepare_inputs",
+        "task_execution",
+        "save_outputs",
+    ]
 
 
 def test_profiles_of_unknown_tasks_and_functions_are_404s_in_the_one_error_shape(world, bob):
