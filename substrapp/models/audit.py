@@ -7,7 +7,7 @@ event that the action caused is known."""
 
 import uuid
 
-from django.db import connection, models
+from django.db import models
 
 from substrapp.models.scoping import ChannelScopedQuerySet
 
@@ -29,16 +29,14 @@ class AuditRecordQuerySet(ChannelScopedQuerySet):
         one UPDATE each made the audit slower than the registration it records."""
         if not links:
             return 0
-        table = connection.ops.quote_name(self.model._meta.db_table)
-        rows = ", ".join(["(%s::uuid, %s::bigint, %s)"] * len(links))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS record SET ledger_position = link.position, ledger_hash = link.hash "
-                f"FROM (VALUES {rows}) AS link (id, position, hash) "
-                "WHERE record.id = link.id AND record.ledger_position IS NULL",
-                [value for link in links for value in (str(link[0]), link[1], link[2])],
-            )
-            return cursor.rowcount
+        positions = [models.When(id=record, then=models.Value(position)) for record, position, _ in links]
+        hashes = [models.When(id=record, then=models.Value(event_hash)) for record, _, event_hash in links]
+        unlinked = self.filter(id__in=[record for record, _, _ in links], ledger_position=None)
+        return models.QuerySet.update(
+            unlinked,
+            ledger_position=models.Case(*positions, output_field=models.BigIntegerField()),
+            ledger_hash=models.Case(*hashes, output_field=models.CharField()),
+        )
 
 
 class Outcome(models.TextChoices):
