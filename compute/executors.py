@@ -18,8 +18,11 @@ import contextlib
 import json
 import logging
 import os
+import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -167,9 +170,12 @@ class SubprocessExecutor:
     isolation at all: the function can read and write what the worker can. For a single machine
     that has no Docker, never for data that matters."""
 
-    def __init__(self, images_dir: Path):
+    def __init__(self, images_dir: Path, warm: bool = True):
         self.images_dir = Path(images_dir)
         self.images_dir.mkdir(parents=True, exist_ok=True)
+        self.warm = warm  # a fork server per (plan, image) for Python entrypoints
+        self._servers: dict[tuple[str, str], subprocess.Popen] = {}
+        self._servers_lock = threading.Lock()
         logger.warning(
             "SUBPROCESS EXECUTOR: functions run as plain processes of the worker, WITHOUT ISOLATION "
             "(no container, network, file or user limits). Use Docker for anything but a demo."
@@ -199,29 +205,83 @@ class SubprocessExecutor:
             entrypoint = [sys.executable, *entrypoint[1:]]
         return Image(checksum=checksum, name=str(folder), entrypoint=entrypoint)
 
+    def prestart(self, plan_key: str, plan_dir: Path, image: Image) -> None:
+        """Starts the (plan, image)'s fork server, if its entrypoint is Python and none runs."""
+        if not self.warm or not python_script(image.entrypoint):
+            return
+        with self._servers_lock:
+            server = self._servers.get((plan_key, image.checksum))
+            if server is not None and server.poll() is None:
+                return
+            folder = make_server_folder(plan_dir, image)
+            self._servers[(plan_key, image.checksum)] = subprocess.Popen(
+                server_command(
+                    image.entrypoint, str(FORKSERVER), str(folder / SERVER_SOCKET), "--parent", str(os.getpid())
+                ),
+                cwd=image.name,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
     def run(self, execution: Execution, should_stop: Callable[[], bool]) -> Result:
         arguments = execution.plan_dir / "inputs" / execution.task_key / ARGUMENTS
-        command = [*execution.image.entrypoint, f"@{arguments}"]
         started = time.monotonic()
         with open(execution.plan_dir / "outputs" / f"{execution.task_key}.log", "w+b") as log:
-            process = subprocess.Popen(
-                command, cwd=execution.image.name, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            _write_run_record(execution, {"pid": process.pid, "start_time": _process_start_time(process.pid)})
-            try:
-                stopped = _wait(_process_ended(process), should_stop, started, execution.timeout)
-            except BaseException:
-                # should_stop failed (its database went away, say): in a session of its own, the
-                # function would run on unwatched, past any retry of its task.
-                _kill_group(process)
-                raise
-            if stopped:
-                _kill_group(process)
-            exit_code = process.wait()
+            forked = self._forked(execution, f"@{arguments}", log)
+            if forked is None:
+                exit_code, stopped = self._run_process(execution, f"@{arguments}", log, should_stop, started)
+            else:
+                exit_code, stopped = self._run_forked(execution, forked, should_stop, started)
             log.seek(0)
             logs = log.read()
         killed = None if stopped or exit_code == 0 else killed_by_signal(exit_code)
         return Result(None if stopped else exit_code, logs, time.monotonic() - started, stopped, killed)
+
+    def _forked(self, execution: Execution, arguments: str, log) -> "ForkedTask | None":
+        """The task started by the (plan, image)'s fork server; None (and the server started
+        for the next task) when none answers."""
+        image = execution.image
+        if not self.warm or not python_script(image.entrypoint):
+            return None
+        forked = ForkedTask(server_folder(execution.plan_dir, image))
+        if forked.start([arguments], {}, log):
+            return forked
+        self.prestart(execution.plan_key, execution.plan_dir, image)
+        return None
+
+    def _run_forked(self, execution: Execution, forked: "ForkedTask", should_stop, started: float):
+        _write_run_record(execution, {"pid": forked.pid, "start_time": _process_start_time(forked.pid)})
+        try:
+            stopped = _wait(forked.ended, should_stop, started, execution.timeout)
+        finally:
+            forked.close()  # kills the task's process group if it still runs
+        if not stopped and forked.exit_code is None:
+            raise ExecutorUnavailable(f"the fork server running task {execution.task_key} died")
+        if stopped:
+            _wait_group_gone(forked.pid)
+        return (128 + signal.SIGKILL if stopped else forked.exit_code), stopped
+
+    def _run_process(self, execution: Execution, arguments: str, log, should_stop, started: float):
+        process = subprocess.Popen(
+            [*execution.image.entrypoint, arguments],
+            cwd=execution.image.name,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _write_run_record(execution, {"pid": process.pid, "start_time": _process_start_time(process.pid)})
+        try:
+            stopped = _wait(_process_ended(process), should_stop, started, execution.timeout)
+        except BaseException:
+            # should_stop failed (its database went away, say): in a session of its own, the
+            # function would run on unwatched, past any retry of its task.
+            _kill_group(process)
+            raise
+        if stopped:
+            _kill_group(process)
+        return process.wait(), stopped
 
     def stop_stale_run(self, plan_dir: Path, task_key: str) -> bool:
         """Kills what an earlier run of the task started, if it still runs (its worker died:
@@ -235,7 +295,13 @@ class SubprocessExecutor:
         return True
 
     def end_plan(self, plan_key: str) -> None:
-        """Nothing lives on between tasks."""
+        """Stops the plan's fork servers (their tasks die with them)."""
+        with self._servers_lock:
+            ended = [key for key in self._servers if key[0] == plan_key]
+            servers = [self._servers.pop(key) for key in ended]
+        for server in servers:
+            server.kill()
+            server.wait()
 
     def plans_with_containers(self) -> list[str]:
         return []
@@ -267,6 +333,17 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _wait_group_gone(pid: int, seconds: float = 5.0) -> None:
+    """Waits (a little) for a process group a fork server was told to kill to be gone."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
+
+
 def _wait(ended: Callable[[float], bool], should_stop: Callable[[], bool], started: float, timeout) -> str:
     """Waits until `ended(seconds)` (which blocks up to `seconds`) says the run is over: at once,
     not at the next poll. "cancelled" or "timeout" if it had to stop first."""
@@ -295,6 +372,119 @@ def _thread_ended(thread: threading.Thread) -> Callable[[float], bool]:
         return not thread.is_alive()
 
     return ended
+
+
+# Warm interpreters: a fork server per (plan, image) for `python script.py` entrypoints
+
+FORKSERVER = Path(__file__).with_name("forkserver.py")
+FORKSERVER_IN_CONTAINER = "/substra_forkserver/forkserver.py"
+SERVER_SOCKET = "server.sock"
+SERVER_START_SECONDS = 5.0  # connecting and the server's `started` answer
+
+
+def python_script(entrypoint: list[str]) -> bool:
+    """Whether the entrypoint is `python[3[.N]] script.py [args...]`: what a fork server runs.
+    Anything else (options to the interpreter, a shell, a binary) keeps a plain exec."""
+    return (
+        len(entrypoint) >= 2
+        and re.fullmatch(r"python(\d+(\.\d+)?)?", Path(entrypoint[0]).name) is not None
+        and entrypoint[1].endswith(".py")
+    )
+
+
+def server_command(entrypoint: list[str], forkserver: str, socket_path: str, *options: str) -> list[str]:
+    """The entrypoint's interpreter running the fork server for the entrypoint's script."""
+    return [entrypoint[0], forkserver, "--socket", socket_path, *options, *entrypoint[1:]]
+
+
+def server_folder(plan_dir: Path, image: Image) -> Path:
+    """Where the (plan, image)'s fork server listens, on the host."""
+    return plan_dir / "forkservers" / image.checksum[:16]
+
+
+def make_server_folder(plan_dir: Path, image: Image) -> Path:
+    folder = server_folder(plan_dir, image)
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o777)  # the server runs as the image's user
+    return folder
+
+
+class ForkedTask:
+    """A task run by a fork server: `start` sends it (False: no server answers, run it another
+    way), `ended(seconds)` waits for its end, closing the connection kills it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.connection: socket.socket | None = None
+        self.pid = 0
+        self.exit_code: int | None = None
+        self.buffer = b""
+
+    def start(self, args: list[str], env: dict, log) -> bool:
+        try:
+            self.connection = self._connect()
+            self.connection.settimeout(SERVER_START_SECONDS)
+            request = json.dumps({"args": args, "env": env}).encode() + b"\n"
+            socket.send_fds(self.connection, [request], [log.fileno()])
+            line = self._line()
+        except OSError:
+            line = b""
+        if not line.startswith(b"started "):
+            self.close()
+            return False
+        self.pid = int(line.split()[1])
+        self.connection.settimeout(None)
+        return True
+
+    def _connect(self) -> socket.socket:
+        # Through /proc/self/fd: a socket address holds 108 bytes, a plan's folder may be deeper.
+        folder = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.connect(f"/proc/self/fd/{folder}/{SERVER_SOCKET}")
+        except OSError:
+            connection.close()
+            raise
+        finally:
+            os.close(folder)
+        return connection
+
+    def _line(self) -> bytes:
+        while b"\n" not in self.buffer:
+            chunk = self.connection.recv(4096)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def ended(self, seconds: float) -> bool:
+        """True once the task has ended (`exit_code` set) or its server died (`exit_code` None)."""
+        if b"\n" not in self.buffer and not select.select([self.connection], [], [], seconds)[0]:
+            return False
+        try:
+            line = self._line()
+        except OSError:
+            line = b""
+        if line.startswith(b"exit "):
+            self.exit_code = int(line.split()[1])
+        return True
+
+    def close(self) -> None:
+        """Ends the connection: the server kills the task's process group if it still runs."""
+        if self.connection is not None:
+            self.connection.close()
+
+
+def server_ready(folder: Path) -> bool:
+    """Whether a fork server accepts connections in `folder`."""
+    task = ForkedTask(folder)
+    try:
+        task.connection = task._connect()
+    except OSError:
+        return False
+    task.close()
+    return True
 
 
 # Docker
@@ -370,11 +560,14 @@ class DockerExecutor:
     client: object = None
     instance: str = ""
     build_dir: Path | None = None  # where build contexts are unpacked (the system's temp by default)
+    warm: bool = True  # a fork server per (plan, image) container for Python entrypoints
 
     def __post_init__(self):
         import docker  # only where Docker is used
 
         self._docker = docker
+        self._servers: dict[str, str] = {}  # container id -> the exec id of its fork server
+        self._servers_lock = threading.Lock()
         if self.client is None:
             self.client = docker.from_env(timeout=300)
 
@@ -441,9 +634,78 @@ class DockerExecutor:
             return f"The build took more than {self.build_timeout:.0f} s"
         return outcome["error"]
 
+    def prestart(self, plan_key: str, plan_dir: Path, image: Image) -> None:
+        """Starts the (plan, image)'s container and its fork server before a task needs them."""
+        for folder in (plan_dir / "inputs", plan_dir / "outputs"):  # else Docker makes them, as root
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o755)
+        try:
+            self._container(Execution(plan_key, plan_dir, image, ""))
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed: {error}") from error
+
     def run(self, execution: Execution, should_stop: Callable[[], bool]) -> Result:
         container = self._container(execution)
         arguments = f"{CONTAINER_ROOT}/inputs/{execution.task_key}/{ARGUMENTS}"
+        if self.warm and python_script(execution.image.entrypoint):
+            with open(execution.plan_dir / "outputs" / f"{execution.task_key}.log", "w+b") as log:
+                forked = ForkedTask(server_folder(execution.plan_dir, execution.image))
+                if forked.start([f"@{arguments}"], {"HOME": "/tmp"}, log):
+                    return self._run_forked(container, execution, forked, log, should_stop)
+            self._start_server(container, execution)  # for the next task; this one is an exec
+        return self._run_exec(container, execution, arguments, should_stop)
+
+    def _run_forked(self, container, execution: Execution, forked: ForkedTask, log, should_stop) -> Result:
+        _write_run_record(execution, {"container": container.id, "forked": forked.pid})
+        started = time.monotonic()
+        ooms_before = _oom_kills(container.id)
+        try:
+            # The worker dying closes the connection too: the server then kills the task.
+            stopped = _wait(forked.ended, should_stop, started, execution.timeout)
+        finally:
+            forked.close()
+        if stopped:
+            # As for an exec, the plan's container goes (a cancel stops the whole plan anyway).
+            self.end_plan(execution.plan_key)
+        log.seek(0)
+        logs = log.read()
+        if stopped:
+            return Result(None, logs, time.monotonic() - started, stopped)
+        exit_code = forked.exit_code
+        try:
+            killed = None if exit_code == 0 else self._why_killed(container.id, exit_code, ooms_before)
+        except self._docker.errors.DockerException as error:
+            raise ExecutorUnavailable(f"Docker failed running task {execution.task_key}: {error}") from error
+        if exit_code is None and killed is None:
+            raise ExecutorUnavailable(f"the fork server running task {execution.task_key} died")
+        return Result(exit_code, logs, time.monotonic() - started, killed=killed)
+
+    def _start_server(self, container, execution: Execution) -> None:
+        """Starts the container's fork server (an exec that lives on) unless one is starting; a
+        second one started by another worker process at the same time leaves at once."""
+        image = execution.image
+        with self._servers_lock:
+            exec_id = self._servers.get(container.id)
+            try:
+                if exec_id and self.client.api.exec_inspect(exec_id).get("Running"):
+                    return
+                folder = f"{CONTAINER_ROOT}/forkserver"
+                exec_id = self.client.api.exec_create(
+                    container.id,
+                    server_command(
+                        image.entrypoint, FORKSERVER_IN_CONTAINER, f"{folder}/{SERVER_SOCKET}", "--private-tmp"
+                    ),
+                    user=self._user(image),
+                    workdir=image.workdir or None,
+                    environment={"HOME": "/tmp"},
+                )["Id"]
+                self.client.api.exec_start(exec_id, detach=True)
+            except self._docker.errors.DockerException as error:
+                logger.warning("could not start the fork server of %s: %s", container.name, error)
+                return
+            self._servers[container.id] = exec_id
+
+    def _run_exec(self, container, execution: Execution, arguments: str, should_stop) -> Result:
         api = self.client.api
         started = time.monotonic()
         try:
@@ -558,11 +820,14 @@ class DockerExecutor:
         except self._docker.errors.NotFound:
             pass
         try:
-            return self._start(name, execution)
+            container = self._start(name, execution)
         except self._docker.errors.APIError as error:
             if error.status_code == 409:  # another process of this worker started it just now
                 return self.client.containers.get(name)
             raise ExecutorUnavailable(f"Docker could not start {name}: {error}") from error
+        if self.warm and python_script(execution.image.entrypoint):
+            self._start_server(container, execution)
+        return container
 
     def _start(self, name: str, execution: Execution):
         plan_dir = execution.plan_dir
@@ -591,6 +856,12 @@ class DockerExecutor:
             volumes={
                 str(plan_dir / "inputs"): {"bind": f"{CONTAINER_ROOT}/inputs", "mode": "ro"},
                 str(plan_dir / "outputs"): {"bind": f"{CONTAINER_ROOT}/outputs", "mode": "rw"},
+                # The fork server: its code read-only, its socket in a folder of this (plan, image).
+                str(FORKSERVER): {"bind": FORKSERVER_IN_CONTAINER, "mode": "ro"},
+                str(make_server_folder(plan_dir, execution.image)): {
+                    "bind": f"{CONTAINER_ROOT}/forkserver",
+                    "mode": "rw",
+                },
             },
             **options,
         )
