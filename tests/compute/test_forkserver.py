@@ -7,6 +7,7 @@ this run only."""
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -65,6 +66,10 @@ if mode == "sleep":
         file.write(f"{os.getpid()} {child.pid}")
     print("sleeping", flush=True)
     time.sleep(60)
+if mode == "eat":
+    chunks = []
+    while True:
+        chunks.append(bytearray(16 * 1024 * 1024))
 if mode == "write-inputs":
     try:
         open(os.path.join(options["--in"], "intruder"), "w").close()
@@ -296,3 +301,48 @@ def test_docker_prestarted_container_goes_when_its_plan_ends(executor, tmp_path)
     assert container.status == "running"
     executor.end_plan(plan_key)
     assert executor.plan_containers(plan_key) == []
+
+
+def in_background(target, *args):
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(target(*args)), daemon=True)
+    thread.start()
+    return thread, results
+
+
+@pytest.mark.docker
+def test_docker_forked_function_over_its_memory_limit_is_reported_as_killed_by_the_oom_killer(executor, warm_plan):
+    plan_dir, plan_key = warm_plan
+    result = run(executor, plan_dir, plan_key, executor.image, "task1", "eat")
+    assert result.exit_code == 137, result.logs
+    assert b"forked True\n" in result.logs
+    assert result.killed is not None and result.killed.cause == "oom"
+    assert not result.killed.infrastructure
+
+
+@pytest.mark.docker
+def test_docker_forked_function_killed_from_outside_is_reported_as_such(executor, warm_plan):
+    plan_dir, plan_key = warm_plan
+    thread, results = in_background(run, executor, plan_dir, plan_key, executor.image, "task1", "sleep")
+    assert wait_until(lambda: len(pids(plan_dir, "task1")) == 2, 30), "the function never started"
+    [container] = executor.plan_containers(plan_key)
+    function = pids(plan_dir, "task1")[0]
+    container.exec_run(["python3", "-c", f"import os; os.kill({function}, 9)"], user="1001:1001")
+    thread.join(30)
+    [result] = results
+    assert result.exit_code == 137
+    assert result.killed is not None and result.killed.cause == "signal"
+    assert "SIGKILL" in result.killed.message
+
+
+@pytest.mark.docker
+def test_docker_forked_function_whose_container_is_killed_is_reported_as_such(executor, warm_plan):
+    plan_dir, plan_key = warm_plan
+    thread, results = in_background(run, executor, plan_dir, plan_key, executor.image, "task1", "sleep")
+    assert wait_until(lambda: len(pids(plan_dir, "task1")) == 2, 30), "the function never started"
+    [container] = executor.plan_containers(plan_key)
+    container.kill()
+    thread.join(30)
+    [result] = results
+    assert result.killed is not None and result.killed.cause == "container"
+    assert result.killed.infrastructure
