@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 
 from orchestrator import metrics
 from orchestrator.errors import OrchestratorError
-from orchestrator.events import ensure_channel_heads, events_after
+from orchestrator.events import ensure_channel_heads, events_after, written_positions
 from orchestrator.feed import Feeds, batch_element
 from orchestrator.identity import Channels, caller_of
 from orchestrator.ledger import computeplans, computetasks, datasets, functions, organizations, outputs
@@ -70,16 +70,24 @@ class Servicer:
         self.channels = channels
 
 
-def unary(message_type):
-    """Wraps a servicer method `(self, caller, request)` returning a snapshot dict (or a list)."""
+def unary(message_type, reports_positions: bool = False):
+    """Wraps a servicer method `(self, caller, request)` returning a snapshot dict (or a list).
+    With `reports_positions`, the answer's trailing metadata `ledger-positions` names the events
+    the call wrote ("first-last", comma-separated): a backend's audit record of a rename or a
+    cancel holds the event its own request wrote, not one of another request on the same asset."""
 
     def decorate(method):
         @functools.wraps(method)
         def handler(self, request, context):
             close_old_connections()
+            reported = written_positions.set([]) if reports_positions else None
             try:
                 caller = caller_of(context, self.channels)
-                return message_type(**method(self, caller, request))
+                answer = message_type(**method(self, caller, request))
+                if reported is not None and written_positions.get():
+                    ranges = ",".join(f"{first}-{last}" for first, last in written_positions.get())
+                    context.set_trailing_metadata((("ledger-positions", ranges),))
+                return answer
             except OrchestratorError as error:
                 abort(context, error)
             except TEMPORARY_DATABASE_ERRORS as error:
@@ -88,6 +96,9 @@ def unary(message_type):
             except DatabaseError:
                 log.exception("%s failed", method.__name__)
                 abort(context, OrchestratorError("INTERNAL", f"{method.__name__} failed, nothing was written"))
+            finally:
+                if reported is not None:
+                    written_positions.reset(reported)
 
         return handler
 
@@ -113,7 +124,7 @@ class DataManagerService(Servicer, rpc.DataManagerServiceServicer):
     def GetDataManager(self, caller, request):
         return datasets.get_data_manager(caller, request.key)
 
-    @unary(pb.DataManager)
+    @unary(pb.DataManager, reports_positions=True)
     def UpdateDataManager(self, caller, request):
         return datasets.rename_data_manager(caller, request.key, request.name)
 
@@ -123,7 +134,7 @@ class DataSampleService(Servicer, rpc.DataSampleServiceServicer):
     def RegisterDataSamples(self, caller, request):
         return {"data_samples": datasets.register_data_samples(caller, request.samples)}
 
-    @unary(api.DataSamplesResponse)
+    @unary(api.DataSamplesResponse, reports_positions=True)
     def LinkDataSamples(self, caller, request):
         samples = datasets.link_data_samples(caller, request.data_manager_keys, request.data_sample_keys)
         return {"data_samples": samples}
@@ -142,7 +153,7 @@ class FunctionService(Servicer, rpc.FunctionServiceServicer):
     def GetFunction(self, caller, request):
         return functions.get_function(caller, request.key)
 
-    @unary(pb.Function)
+    @unary(pb.Function, reports_positions=True)
     def UpdateFunction(self, caller, request):
         return functions.rename_function(caller, request.key, request.name)
 
@@ -163,11 +174,11 @@ class ComputePlanService(Servicer, rpc.ComputePlanServiceServicer):
     def GetComputePlan(self, caller, request):
         return computeplans.get_compute_plan(caller, request.key)
 
-    @unary(pb.ComputePlan)
+    @unary(pb.ComputePlan, reports_positions=True)
     def UpdateComputePlan(self, caller, request):
         return computeplans.rename_compute_plan(caller, request.key, request.name)
 
-    @unary(pb.ComputePlan)
+    @unary(pb.ComputePlan, reports_positions=True)
     def CancelComputePlan(self, caller, request):
         return computeplans.cancel_compute_plan(caller, request.key)
 

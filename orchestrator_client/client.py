@@ -8,9 +8,11 @@ UNAVAILABLE (the orchestrator restarting, or its database) are retried with expo
 for up to `retry_seconds`; other errors become the exceptions of `orchestrator_client.errors`.
 Answers are the protobuf messages of `orchestrator_client.pb`."""
 
+import contextlib
 import itertools
 import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 
 import grpc
 
@@ -22,6 +24,19 @@ from orchestrator_client.pb import service_pb2_grpc as rpc
 
 MESSAGE_LIMIT = 256 * 1024 * 1024
 FIRST_RETRY_S, MAX_RETRY_S = 0.1, 5.0
+
+_written: ContextVar[list | None] = ContextVar("written", default=None)
+
+
+@contextlib.contextmanager
+def ledger_writes() -> Iterator[list[tuple[str, int, int]]]:
+    """The events that this context's calls wrote, as (channel, first position, last position),
+    when the orchestrator tells them (renames, cancels, links: `ledger-positions`)."""
+    token = _written.set([])
+    try:
+        yield _written.get()
+    finally:
+        _written.reset(token)
 
 
 class OrchestratorClient:
@@ -79,12 +94,24 @@ class OrchestratorClient:
         delay = FIRST_RETRY_S
         for attempt in itertools.count():
             try:
-                return method(request, metadata=self._metadata, timeout=self.timeout)
+                answer, call = method.with_call(request, metadata=self._metadata, timeout=self.timeout)
+                self._note_writes(call)
+                return answer
             except grpc.RpcError as error:
                 if not self._may_retry(error, attempt, deadline - time.monotonic() - delay):
                     raise from_rpc_error(error) from None
             time.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_S)
+
+    def _note_writes(self, call) -> None:
+        written = _written.get()
+        if written is None:
+            return
+        for name, value in call.trailing_metadata() or ():
+            if name == "ledger-positions":
+                for span in value.split(","):
+                    first, last = span.split("-")
+                    written.append((self.channel, int(first), int(last)))
 
     def _may_retry(self, error: grpc.RpcError, attempt: int, time_left: float) -> bool:
         if error.code() != grpc.StatusCode.UNAVAILABLE or time_left < 0:

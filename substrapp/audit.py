@@ -14,9 +14,12 @@ so whichever comes second makes the link:
   organization's own assets are kept (`OwnLedgerEvent`) and linked to the records waiting for them;
 - `record_request` links a new record to a kept event at once.
 
-A CREATED event belongs to the one record that registered its asset key; an UPDATED event (a
-rename, a cancel) to a record of the same asset whose request was running when the orchestrator
-wrote the event (give or take CLOCK_SKEW) and, for a rename, whose new name it carries.
+A CREATED event belongs to the one record that registered its asset key. For an UPDATED event (a
+rename, a cancel, a link), the orchestrator tells the request which positions its call wrote
+(`written_from`, `written_to`): the event is the one of the record's asset between them. A
+record without them (an orchestrator that does not tell) falls back to a record of the same asset
+whose request was running when the orchestrator wrote the event (give or take CLOCK_SKEW) and,
+for a rename, whose new name it carries.
 `verify_audit` (substrapp/management/commands/verify_audit.py) holds the two against each other.
 """
 
@@ -107,11 +110,14 @@ def request_id_of(request) -> str:
 # Recording a request
 
 
-def record_request(request, response, request_id: str, started: datetime.datetime) -> None:
-    """Writes the records of one state-changing request, after its answer. A failure here is
-    logged, never turned into an error for a request that has already done its work."""
+def record_request(
+    request, response, request_id: str, started: datetime.datetime, written: Iterable[tuple[str, int, int]] = ()
+) -> None:
+    """Writes the records of one state-changing request, after its answer; `written`: the
+    (channel, first, last) positions its orchestrator calls wrote. A failure here is logged,
+    never turned into an error for a request that has already done its work."""
     try:
-        _write(_records_of(request, response, request_id, started))
+        _write(_with_positions(_records_of(request, response, request_id, started), written))
     except Exception:
         logger.exception(
             "could not write the audit record of request %s (%s %s)", request_id, request.method, request.path
@@ -144,6 +150,16 @@ def _records_of(request, response, request_id: str, started) -> list[AuditRecord
     common = {name: _storable(value) if isinstance(value, str) else value for name, value in common.items()}
     keys = _asset_keys(request, response, match) or [""]
     return [AuditRecord(asset_key=_storable(str(key)[:150]), **common) for key in keys]
+
+
+def _with_positions(records: list[AuditRecord], written: Iterable[tuple[str, int, int]]) -> list[AuditRecord]:
+    spans = collections.defaultdict(list)
+    for channel, first, last in written:
+        spans[channel] += [first, last]
+    for record in records:
+        if record.is_ledger_action and spans.get(record.channel):
+            record.written_from, record.written_to = min(spans[record.channel]), max(spans[record.channel])
+    return records
 
 
 def _storable(text: str) -> str:
@@ -301,6 +317,8 @@ def _caused(record: AuditRecord, event: OwnLedgerEvent, taken: set) -> bool:
         event.channel, event.asset_key, event.asset_kind, event.event_kind,
     ):  # fmt: skip
         return False
+    if record.written_from is not None:
+        return record.written_from <= event.position <= record.written_to
     if event.event_kind == CREATED:
         return True  # an asset is created once
     during = record.time - CLOCK_SKEW <= event.timestamp <= record.finished_at + CLOCK_SKEW

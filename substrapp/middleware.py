@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from orchestrator_client import limits
+from orchestrator_client.client import ledger_writes
 from orchestrator_client.logs import about
 
 
@@ -84,9 +85,10 @@ class AuditMiddleware:
 
         request.request_id = audit.request_id_of(request)
         started = timezone.now()
-        with about(request=request.request_id):  # on every line logged while it is answered
+        # about: on every line logged while it is answered; ledger_writes: the events it wrote
+        with about(request=request.request_id), ledger_writes() as written:
             response = self.get_response(request)
             if request.method in audit.STATE_CHANGING:
-                audit.record_request(request, response, request.request_id, started)
+                audit.record_request(request, response, request.request_id, started, written)
         response["X-Request-ID"] = request.request_id
         return response

@@ -75,6 +75,10 @@ class AuditRecord(models.Model):
     expected_name = models.CharField(max_length=200, blank=True)  # a rename's new name
     ledger_position = models.BigIntegerField(null=True, blank=True)
     ledger_hash = models.CharField(max_length=64, blank=True, default="")
+    # The positions the request's orchestrator calls wrote, when the orchestrator tells them
+    # (renames, cancels, links): the event of this record is the one of its asset between them.
+    written_from = models.BigIntegerField(null=True, blank=True)
+    written_to = models.BigIntegerField(null=True, blank=True)
     finished_at = models.DateTimeField()
 
     objects = AuditRecordQuerySet.as_manager()

@@ -3,12 +3,15 @@
 orchestrator, each ledger action holds its event's position and hash so that `verify_audit` holds
 the trail against the hash chain."""
 
+import datetime
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
+from orchestrator_client.pb import assets_pb2 as pb
 from substrapp import audit
 from substrapp.consumer import consume
 from substrapp.models import AuditRecord
@@ -286,6 +289,28 @@ def test_a_record_written_after_the_consumer_applied_its_event_is_linked_too(bac
 
     linked = records(actor="bob", asset_key=plan)
     assert [r.ledger_position is not None for r in linked] == [True, True, True]
+    call_command("verify_audit", channel=[CHANNEL])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rename_and_a_cancel_hold_the_events_their_own_calls_wrote_whatever_this_hosts_clock_says(
+    backend, monkeypatch
+):
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + datetime.timedelta(hours=1))  # no clock compared
+    api = client_of(make_user("bob"))
+    plan = register_rename_and_cancel_a_plan(api)
+
+    drain()
+
+    events = {e.position: e for e in backend.network.orchestrator.client("MyOrg1MSP", CHANNEL).subscribe(timeout=2)}
+    registered, renamed, canceled = records(actor="bob", asset_key=plan)
+    for record in (renamed, canceled):
+        assert record.written_from <= record.ledger_position <= record.written_to, record.action
+        assert events[record.ledger_position].hash == record.ledger_hash
+    assert json.loads(events[renamed.ledger_position].asset_json)["name"] == "renamed plan"
+    assert events[canceled.ledger_position].event_kind == pb.EVENT_ASSET_UPDATED
+    assert registered.ledger_position < renamed.ledger_position < canceled.ledger_position
     call_command("verify_audit", channel=[CHANNEL])
 
 
