@@ -175,6 +175,7 @@ class SubprocessExecutor:
         self.images_dir.mkdir(parents=True, exist_ok=True)
         self.warm = warm  # a fork server per (plan, image) for Python entrypoints
         self._servers: dict[tuple[str, str], subprocess.Popen] = {}
+        self._starts = ServerStarts()
         self._servers_lock = threading.Lock()
         logger.warning(
             "SUBPROCESS EXECUTOR: functions run as plain processes of the worker, WITHOUT ISOLATION "
@@ -210,11 +211,12 @@ class SubprocessExecutor:
         if not self.warm or not python_script(image.entrypoint):
             return
         with self._servers_lock:
-            server = self._servers.get((plan_key, image.checksum))
-            if server is not None and server.poll() is None:
+            key = (plan_key, image.checksum)
+            server = self._servers.get(key)
+            if (server is not None and server.poll() is None) or not self._starts.may_start(key):
                 return
             folder = make_server_folder(plan_dir, image)
-            self._servers[(plan_key, image.checksum)] = subprocess.Popen(
+            self._servers[key] = subprocess.Popen(
                 server_command(
                     image.entrypoint, str(FORKSERVER), str(folder / SERVER_SOCKET), "--parent", str(os.getpid())
                 ),
@@ -246,6 +248,7 @@ class SubprocessExecutor:
         if not self.warm or not python_script(image.entrypoint):
             return None
         forked = ForkedTask(server_folder(execution.plan_dir, image))
+        self._starts.await_ready((execution.plan_key, image.checksum), forked.folder)
         if forked.start([arguments], {}, log):
             return forked
         self.prestart(execution.plan_key, execution.plan_dir, image)
@@ -299,6 +302,7 @@ class SubprocessExecutor:
         with self._servers_lock:
             ended = [key for key in self._servers if key[0] == plan_key]
             servers = [self._servers.pop(key) for key in ended]
+            self._starts.forget(ended)
         for server in servers:
             server.kill()
             server.wait()
@@ -476,6 +480,37 @@ class ForkedTask:
             self.connection.close()
 
 
+SERVER_WARM_SECONDS = 20.0  # a task waits this long, at most, for a server started just before it
+SERVER_STARTS = 3  # a server that will not stay up (an old python3, say) is given up after this
+
+
+class ServerStarts:
+    """When this process last started each fork server and how often: a task waits for a
+    server that is warming up (rather than run a second interpreter beside it), and a server
+    that keeps dying is given up (its tasks are plain runs)."""
+
+    def __init__(self):
+        self.last: dict = {}
+        self.count: dict = {}
+
+    def may_start(self, key) -> bool:
+        if self.count.get(key, 0) >= SERVER_STARTS:
+            return False
+        self.count[key] = self.count.get(key, 0) + 1
+        self.last[key] = time.monotonic()
+        return True
+
+    def await_ready(self, key, folder: Path) -> None:
+        deadline = self.last.get(key, -SERVER_WARM_SECONDS) + SERVER_WARM_SECONDS
+        while time.monotonic() < deadline and not server_ready(folder):
+            time.sleep(0.02)
+
+    def forget(self, keys) -> None:
+        for key in keys:
+            self.last.pop(key, None)
+            self.count.pop(key, None)
+
+
 def server_ready(folder: Path) -> bool:
     """Whether a fork server accepts connections in `folder`."""
     task = ForkedTask(folder)
@@ -567,6 +602,7 @@ class DockerExecutor:
 
         self._docker = docker
         self._servers: dict[str, str] = {}  # container id -> the exec id of its fork server
+        self._starts = ServerStarts()
         self._servers_lock = threading.Lock()
         if self.client is None:
             self.client = docker.from_env(timeout=300)
@@ -650,6 +686,7 @@ class DockerExecutor:
         if self.warm and python_script(execution.image.entrypoint):
             with open(execution.plan_dir / "outputs" / f"{execution.task_key}.log", "w+b") as log:
                 forked = ForkedTask(server_folder(execution.plan_dir, execution.image))
+                self._starts.await_ready(container.id, forked.folder)
                 if forked.start([f"@{arguments}"], {"HOME": "/tmp"}, log):
                     return self._run_forked(container, execution, forked, log, should_stop)
             self._start_server(container, execution)  # for the next task; this one is an exec
@@ -688,6 +725,8 @@ class DockerExecutor:
             exec_id = self._servers.get(container.id)
             try:
                 if exec_id and self.client.api.exec_inspect(exec_id).get("Running"):
+                    return
+                if not self._starts.may_start(container.id):
                     return
                 folder = f"{CONTAINER_ROOT}/forkserver"
                 exec_id = self.client.api.exec_create(

@@ -118,6 +118,9 @@ class Server:
             return
         try:
             pid = self.fork_task(request, log)
+        except OSError:  # no fork (the container's process limit): the client runs it another way
+            connection.close()
+            return
         finally:
             os.close(log)
         pidfd = os.pidfd_open(pid)
@@ -141,7 +144,16 @@ class Server:
             for fd in fds:
                 os.close(fd)
             raise ValueError("a request passes its log file")
-        return json.loads(data), fds[0]
+        request = json.loads(data)
+        valid = (
+            isinstance(request, dict)
+            and all(isinstance(arg, str) for arg in request.get("args", []))
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in (request.get("env") or {}).items())
+        )
+        if not valid:
+            os.close(fds[0])
+            raise ValueError("a request is {args: [str], env: {str: str}}")
+        return request, fds[0]
 
     def fork_task(self, request: dict, log: int) -> int:
         sys.stdout.flush()
@@ -270,6 +282,8 @@ def main() -> None:
     parser.add_argument("script")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args()
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "recv_fds"):
+        sys.exit("the fork server needs Python 3.9 or later on Linux 5.3 or later")
     lock = only_server(options.socket)  # noqa: F841 (held for the life of the server)
     del sys.path[0]  # this file's folder: the function's modules must not resolve against it
     warm_up(options.script)

@@ -5,8 +5,10 @@ forked run within 5 s, a fork server that dies is survived, and a prestarted con
 its plan. Real Docker engine and real processes; the containers carry an organization label of
 this run only."""
 
+import multiprocessing
 import os
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -346,3 +348,37 @@ def test_docker_forked_function_whose_container_is_killed_is_reported_as_such(ex
     [result] = results
     assert result.killed is not None and result.killed.cause == "container"
     assert result.killed.infrastructure
+
+
+def _run_as_a_worker(org: str, plan_dir: str, plan_key: str) -> None:
+    executor = DockerExecutor(org, limits=Limits(memory_bytes=256 * MiB, pids=64))
+    image = executor.prepare_image(CHECKSUM_OF[org], unpack)
+    run(executor, Path(plan_dir), plan_key, image, "task1", "sleep")
+
+
+CHECKSUM_OF: dict[str, str] = {}
+
+
+@pytest.mark.docker
+def test_docker_forked_run_stops_when_its_worker_dies(executor, warm_plan):
+    """The worker's connection to the fork server closes with it: the server kills the task."""
+    plan_dir, plan_key = warm_plan
+    CHECKSUM_OF[executor.org] = executor.image.checksum
+    worker = multiprocessing.get_context("fork").Process(
+        target=_run_as_a_worker, args=(executor.org, str(plan_dir), plan_key)
+    )
+    worker.start()
+    try:
+        assert wait_until(lambda: len(pids(plan_dir, "task1")) == 2, 60), "the function never started"
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(10)
+    [container] = executor.plan_containers(plan_key)
+    function = pids(plan_dir, "task1")[0]
+
+    def gone() -> bool:
+        probe = container.exec_run(["python3", "-c", f"import os; os.kill({function}, 0)"], user="1001:1001")
+        return probe.exit_code != 0
+
+    assert wait_until(gone, 5), "the task outlived its worker"
+    assert server_ready(server_folder(plan_dir, executor.image))  # the server itself lives on

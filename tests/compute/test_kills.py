@@ -71,7 +71,8 @@ def docker_client():
 @pytest.fixture(scope="module")
 def executor(docker_client):
     org = f"test-kills-{uuid.uuid4().hex[:10]}"
-    made = DockerExecutor(org, limits=Limits(memory_bytes=128 * MiB, pids=64), client=docker_client)
+    # The plain `docker exec` path (tests/compute/test_forkserver.py has the forked one).
+    made = DockerExecutor(org, limits=Limits(memory_bytes=128 * MiB, pids=64), client=docker_client, warm=False)
     checksum = new_checksum()
     made.image = made.prepare_image(checksum, unpack)
     yield made
