@@ -232,6 +232,7 @@ def claim(channel: str, key: str) -> bool:
 def _execute(channel: str, task: ComputeTask) -> str:
     durations: dict[str, float] = {}
     plan_dir = settings.COMPUTE_DIR / "plans" / task.compute_plan_id
+    prestart_plan(task, plan_dir)
     with contextlib.ExitStack() as held:
         with _timed(durations, "prepare_inputs"):
             inputs_dir, outputs_dir = task_folders(plan_dir, task.key)
@@ -261,6 +262,64 @@ def _execute(channel: str, task: ComputeTask) -> str:
     shutil.rmtree(inputs_dir, ignore_errors=True)
     shutil.rmtree(outputs_dir, ignore_errors=True)
     return outcome
+
+
+# Containers before their first task
+
+
+PENDING = (
+    TaskStatus.WAITING_FOR_BUILDER_SLOT,
+    TaskStatus.BUILDING,
+    TaskStatus.WAITING_FOR_PARENT_TASKS,
+    TaskStatus.WAITING_FOR_EXECUTOR_SLOT,
+)
+_prestarted: set[str] = set()  # plans whose containers this process has started ahead
+_prestarted_lock = threading.Lock()
+
+
+def prestart_plan(task: ComputeTask, plan_dir: Path) -> None:
+    """On this organization's first task of a plan: starts, in the background, the containers
+    (and fork servers) of the plan's other functions that this organization runs later, so that
+    their first task does not wait for them. Only images already on this worker: a build is the
+    task's own business. `end_plan` removes them with the plan's other containers."""
+    with _prestarted_lock:
+        if task.compute_plan_id in _prestarted:
+            return
+        _prestarted.add(task.compute_plan_id)
+    later = (
+        ComputeTask.objects.filter(compute_plan=task.compute_plan_id, worker=settings.ORG_ID, status__in=PENDING)
+        .exclude(function__archive_checksum=task.function.archive_checksum)
+        .values_list("function__archive_checksum", flat=True)
+        .distinct()
+    )
+    checksums = sorted(set(later))
+    if checksums:
+        threading.Thread(target=_prestart_images, args=(task.compute_plan_id, plan_dir, checksums), daemon=True).start()
+
+
+class _NotBuilt(Exception):
+    pass
+
+
+def _prestart_images(plan_key: str, plan_dir: Path, checksums: list[str]) -> None:
+    for checksum in checksums:
+        try:
+            image = executor().prepare_image(checksum, _not_built)
+            executor().prestart(plan_key, plan_dir, image)
+        except _NotBuilt:
+            continue
+        except Exception:  # the task that needs it starts it anyway
+            logger.warning(
+                "could not start the container of image %s for plan %s ahead", checksum, plan_key, exc_info=True
+            )
+    with _prestarted_lock:
+        ended = plan_key not in _prestarted
+    if ended:  # end_plan ran in this process meanwhile: what was started after it goes too
+        executor().end_plan(plan_key)
+
+
+def _not_built(folder: Path) -> None:
+    raise _NotBuilt
 
 
 def _failure_of(result) -> tuple[str, str]:
@@ -675,6 +734,8 @@ def still_executing(key: str) -> bool:
 
 def end_plan(plan_key: str) -> None:
     """The plan has ended: its container and its folders go."""
+    with _prestarted_lock:
+        _prestarted.discard(plan_key)
     executor().end_plan(plan_key)
     shutil.rmtree(settings.COMPUTE_DIR / "plans" / plan_key, ignore_errors=True)
 
