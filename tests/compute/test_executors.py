@@ -7,7 +7,6 @@ open no network connection; their containers carry an organization label of this
 import concurrent.futures
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -232,18 +231,6 @@ def test_subprocess_archive_without_dockerfile_is_a_build_failure(subprocess_exe
 
 
 # Docker
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    result = subprocess.run(
-        [str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=850, stdin=subprocess.DEVNULL
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/ensure-docker exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

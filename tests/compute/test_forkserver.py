@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import docker
 from compute.executors import (
     DockerExecutor,
     Execution,
@@ -30,7 +29,7 @@ from compute.executors import (
     write_arguments,
 )
 from compute.forkserver import top_level_imports
-from tests.compute.test_executors import REPO, StopWhen, is_running, never_stop, new_checksum, wait_until
+from tests.compute.test_executors import StopWhen, is_running, never_stop, new_checksum, wait_until
 
 MiB = 1024 * 1024
 
@@ -206,17 +205,6 @@ def test_subprocess_forked_run_whose_server_dies_is_an_infrastructure_error(loca
 
 
 # Docker
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    import subprocess
-
-    result = subprocess.run([str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=850)
-    assert result.returncode == 0, result.stdout + result.stderr
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

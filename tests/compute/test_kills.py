@@ -7,7 +7,6 @@ import json
 import multiprocessing
 import os
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -15,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import docker
 from compute.executors import DockerExecutor, Limits, SubprocessExecutor
-from tests.compute.test_executors import REPO, new_checksum, run_task, wait_until
+from tests.compute.test_executors import new_checksum, run_task, wait_until
 
 MiB = 1024 * 1024
 
@@ -57,15 +55,6 @@ def in_background(target, *args):
     thread = threading.Thread(target=lambda: results.append(target(*args)), daemon=True)
     thread.start()
     return thread, results
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    result = subprocess.run([str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=850)
-    assert result.returncode == 0, result.stdout + result.stderr
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
