@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-import docker
-
 REPO = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "python:3.11-slim"
 
@@ -48,18 +46,12 @@ if __name__ == "__main__":
 """
 
 
-@pytest.fixture(scope="session")
-def docker_client():
-    result = subprocess.run(
-        [str(REPO / "scripts" / "ensure-docker")], capture_output=True, text=True, timeout=850, stdin=subprocess.DEVNULL
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/ensure-docker exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    client = docker.from_env()
-    assert client.ping()
-    assert client.images.get(BASE_IMAGE)
-    yield client
-    client.close()
+@pytest.fixture(scope="module", autouse=True)
+def base_image_is_built(docker_client):
+    """The shared Docker fixture (tests/compute/conftest.py) ran scripts/ensure-docker: the
+    daemon answers and the base image it builds is there."""
+    assert docker_client.ping()
+    assert docker_client.images.get(BASE_IMAGE)
 
 
 @pytest.fixture
