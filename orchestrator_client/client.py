@@ -39,6 +39,18 @@ def ledger_writes() -> Iterator[list[tuple[str, int, int]]]:
         _written.reset(token)
 
 
+def parse_positions(value: str) -> list[tuple[int, int]]:
+    """The spans of `ledger-positions` ("12-14,20-20"). Only what is well formed: the call it
+    comes with has already written, so a malformed value loses the audit's precise link (it
+    falls back to its time window), never the caller's answer."""
+    spans = []
+    for span in value.split(","):
+        first, _, last = span.partition("-")
+        if first.isdigit() and last.isdigit() and len(span) < 40:
+            spans.append((int(first), int(last)))
+    return spans
+
+
 class OrchestratorClient:
     def __init__(
         self,
@@ -109,9 +121,7 @@ class OrchestratorClient:
             return
         for name, value in call.trailing_metadata() or ():
             if name == "ledger-positions":
-                for span in value.split(","):
-                    first, last = span.split("-")
-                    written.append((self.channel, int(first), int(last)))
+                written.extend((self.channel, first, last) for first, last in parse_positions(value))
 
     def _may_retry(self, error: grpc.RpcError, attempt: int, time_left: float) -> bool:
         if error.code() != grpc.StatusCode.UNAVAILABLE or time_left < 0:

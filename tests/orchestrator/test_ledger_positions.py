@@ -4,7 +4,9 @@ links its records by them (substrapp/audit.py)."""
 
 import json
 
-from orchestrator_client.client import ledger_writes
+import pytest
+
+from orchestrator_client.client import ledger_writes, parse_positions
 from orchestrator_client.pb import assets_pb2 as pb
 from tests.conftest import ORG1
 from tests.orchestrator.conftest import new_key
@@ -28,3 +30,12 @@ def test_a_rename_and_a_cancel_name_exactly_the_events_they_wrote_and_a_read_nam
     ]
     assert json.loads(events[renamed].asset_json)["name"] == "renamed plan"
     assert json.loads(events[canceled].asset_json)["status"] == "PLAN_STATUS_CANCELED"
+
+
+@pytest.mark.parametrize(
+    ("value", "spans"),
+    [("12-14,20-20", [(12, 14), (20, 20)]), ("", []), ("12-", []), ("a-b,3-4", [(3, 4)]), ("1-2-3", []),
+     ("\x00-1", []), ("9" * 50 + "-1", [])],
+)  # fmt: skip
+def test_only_well_formed_position_spans_are_taken(value, spans):
+    assert parse_positions(value) == spans
