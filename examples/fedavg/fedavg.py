@@ -7,7 +7,13 @@ A model is a numpy `.npz` file holding `coef` (30 floats), `intercept` (1 float)
   (zeros when there is none yet), on the task's data samples;
 - `aggregate`: the average of the local models weighted by their number of training rows;
 - `evaluate`: the accuracy of the shared model on the task's data samples.
+
+`FEDAVG_TRAIN_PAUSE_SECONDS` (an image's ENV, 0 by default) makes each `train` last that much
+longer: the fault-injection suite needs a task to be running when it strikes.
 """
+
+import os
+import time
 
 import numpy as np
 import substratools as tools
@@ -64,6 +70,7 @@ def accuracy(model, x, y):
 
 @tools.register
 def train(inputs, outputs, task_properties):
+    time.sleep(float(os.environ.get("FEDAVG_TRAIN_PAUSE_SECONDS", "0")))
     data = inputs["datasamples"]
     shared = inputs.get("shared")
     start = load_model(shared) if shared else zeros(data["x"].shape[1])

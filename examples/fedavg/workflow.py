@@ -54,7 +54,7 @@ DOCKERFILE = """FROM {base_image}
 RUN pip install {requirements}
 WORKDIR /function
 COPY fedavg.py .
-ENTRYPOINT ["python3", "fedavg.py", "--function-name", "{name}"]
+{environment}ENTRYPOINT ["python3", "fedavg.py", "--function-name", "{name}"]
 """
 
 FUNCTION_DESCRIPTION = """# FedAvg: {name}
@@ -152,13 +152,17 @@ def _write_zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def dockerfile(name: str, *, base_image: str = BASE_IMAGE, requirements: str = REQUIREMENTS) -> str:
-    return DOCKERFILE.format(base_image=base_image, requirements=requirements, name=name)
+def dockerfile(
+    name: str, *, base_image: str = BASE_IMAGE, requirements: str = REQUIREMENTS, train_pause: float = 0.0
+) -> str:
+    environment = f"ENV FEDAVG_TRAIN_PAUSE_SECONDS={train_pause!r}\n" if train_pause else ""
+    return DOCKERFILE.format(base_image=base_image, requirements=requirements, name=name, environment=environment)
 
 
-def prepare_files(root: Path, data_orgs: int = 2, *, seed: int = SEED) -> FedAvgFiles:
+def prepare_files(root: Path, data_orgs: int = 2, *, seed: int = SEED, train_pause: float = 0.0) -> FedAvgFiles:
     """Write under `root` one train and one test sample folder per data organization, the opener and
-    its description, and one zip archive (Dockerfile + fedavg.py) per function."""
+    its description, and one zip archive (Dockerfile + fedavg.py) per function. `train_pause`
+    seconds are added to each train task (fedavg.py's FEDAVG_TRAIN_PAUSE_SECONDS)."""
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     train_samples, test_samples = [], []
@@ -177,7 +181,8 @@ def prepare_files(root: Path, data_orgs: int = 2, *, seed: int = SEED) -> FedAvg
     archives, descriptions = {}, {}
     for name in FUNCTIONS:
         archives[name] = _write_zip(
-            functions_dir / f"{name}.zip", {"Dockerfile": dockerfile(name).encode(), "fedavg.py": source}
+            functions_dir / f"{name}.zip",
+            {"Dockerfile": dockerfile(name, train_pause=train_pause).encode(), "fedavg.py": source},
         )
         descriptions[name] = functions_dir / f"{name}.md"
         descriptions[name].write_text(

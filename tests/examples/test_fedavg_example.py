@@ -4,6 +4,7 @@ own local subprocess backend (each task a `python fedavg.py @args` process, as t
 import json
 import subprocess
 import sys
+import time
 import zipfile
 
 import numpy as np
@@ -66,6 +67,24 @@ def test_each_archive_holds_a_dockerfile_whose_entrypoint_names_its_function(fil
         assert "RUN pip install substratools==1.0.0 numpy==2.4.6\n" in dockerfile
         assert f'ENTRYPOINT ["python3", "fedavg.py", "--function-name", "{name}"]' in dockerfile
     assert prepare_files(files.root / "again").archives["train"].read_bytes() == files.archives["train"].read_bytes()
+
+
+def test_a_train_pause_is_an_image_environment_that_delays_train_and_nothing_else(tmp_path, files, monkeypatch):
+    paused = prepare_files(tmp_path / "paused", train_pause=0.25)
+    for name, archive in paused.archives.items():
+        with zipfile.ZipFile(archive) as zipped:
+            dockerfile = zipped.read("Dockerfile").decode()
+        assert dockerfile.count("ENV FEDAVG_TRAIN_PAUSE_SECONDS=0.25\n") == 1
+        assert dockerfile.index("ENV ") < dockerfile.index("ENTRYPOINT")
+    with zipfile.ZipFile(files.archives["train"]) as zipped:
+        assert "ENV" not in zipped.read("Dockerfile").decode()
+
+    samples = BreastCancerOpener().get_data([str(files.train_samples[0])])
+    monkeypatch.setenv("FEDAVG_TRAIN_PAUSE_SECONDS", "0.25")
+    started = time.monotonic()
+    fedavg.train({"datasamples": samples}, {"local": str(tmp_path / "local")}, {})
+    assert time.monotonic() - started >= 0.25
+    assert fedavg.load_model(tmp_path / "local")["n_samples"][0] == len(samples["y"])
 
 
 def test_train_aggregate_evaluate_in_process(tmp_path, files):

@@ -31,6 +31,9 @@ from examples.fedavg import workflow
 ORG1, ORG2, ORG3 = "MyOrg1MSP", "MyOrg2MSP", "MyOrg3MSP"
 ROUNDS = 3  # 15 tasks: long enough to strike mid-plan, short enough for the suite's budget
 RECOVERY_LIMIT_SECONDS = 30.0
+# Each train task lasts this much longer (fedavg.py's FEDAVG_TRAIN_PAUSE_SECONDS): with the fork
+# server a FedAvg task executes for tens of milliseconds, too short a window to strike mid-task.
+TRAIN_PAUSE_SECONDS = 0.5
 TERMINAL = {"STATUS_DONE", "STATUS_FAILED", "STATUS_CANCELED"}
 RUNNABLE = {"STATUS_WAITING_FOR_EXECUTOR_SLOT", "STATUS_EXECUTING"}
 
@@ -79,7 +82,7 @@ def prepare_reference(net: FaultNetwork) -> None:
     """Logs in, registers the FedAvg assets and runs a first, undisturbed plan (which builds
     the images): its accuracies are the reference every disturbed plan must reach."""
     net.clients = {org_id: login(org) for org_id, org in net.orgs.items()}
-    net.files = workflow.prepare_files(net.state_dir / "fedavg", data_orgs=2)
+    net.files = workflow.prepare_files(net.state_dir / "fedavg", data_orgs=2, train_pause=TRAIN_PAUSE_SECONDS)
     net.assets = workflow.register_assets(net.clients, [ORG2, ORG3], ORG1, net.files)
     plan_key = start_plan(net, name="undisturbed")
     wait_for_plan(net, plan_key)
