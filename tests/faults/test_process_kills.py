@@ -113,6 +113,21 @@ def test_a_backend_killed_mid_registration_leaves_a_plan_the_sdk_completes(fault
     faultnet.check_plan_done(net, plan_key)
 
 
+def test_an_event_consumer_killed_mid_registration_leaves_the_plan_done(fault_network):
+    """MyOrg2MSP's consumer dies while it applies the plan's creation events: restarted, it
+    resumes from its last committed position and mirrors every task once."""
+    net = fault_network
+    spec = faultnet.plan_spec(net, name="consumer killed mid-registration")
+    submitting = faultnet.kill_mid_registration(net, spec, f"{ORG2}-consumer")
+    submitting.join(60)
+    assert submitting.outcome == "accepted before the kill", submitting.outcome
+    restarted = faultnet.restart(net, f"{ORG2}-consumer")
+
+    faultnet.recovery_seconds(net, spec.key, faultnet.first_tasks(spec), since=restarted)
+    faultnet.check_plan_done(net, spec.key)
+    assert len(faultnet.tasks_of(net, spec.key, org=ORG2)) == len(spec.tasks)
+
+
 def test_a_backend_killed_mid_task_leaves_the_plan_done(fault_network):
     """MyOrg2MSP's backend serves its models to the aggregator: killed while MyOrg2MSP trains."""
     net = fault_network
