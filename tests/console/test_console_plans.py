@@ -57,6 +57,9 @@ def test_the_plans_list_shows_the_channels_plans_with_their_progress_and_hides_o
     assert "federated run" in page and "exp-1" in page and "site=lyon" in page
     assert "4/4 done" in page
     assert "secret" not in page
+    # The creation date reads as on the plan's page, the machine-readable one in its datetime.
+    created = mine.creation_date
+    assert f'<time datetime="{created.isoformat()}">{created:%Y-%m-%d %H:%M:%S}</time>' in page
 
 
 @pytest.mark.django_db
