@@ -101,6 +101,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-console-"))
     log("starting a one-organization devnet with PostgreSQL and S3, without workers")
     devnet("up", "--orgs", "1", "--services", "--no-workers", "--state-dir", str(state))
+    client = None
     try:
         org = json.loads((state / "network.json").read_text())["orgs"][0]
         url = org["url"]
@@ -135,6 +136,8 @@ def main() -> None:
         results.update({"tasks": args.tasks, "chains": args.chains, "loadavg": [round(x, 2) for x in os.getloadavg()]})
         print(json.dumps(results))
     finally:
+        if client is not None:
+            client.logout()  # while the backend still answers: the SDK ends its session at exit otherwise
         devnet("down", "--state-dir", str(state))
 
 
