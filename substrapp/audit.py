@@ -246,11 +246,13 @@ def _write(records: list[AuditRecord]) -> None:
     with transaction.atomic():
         for channel in sorted(channels):
             _lock_channel(channel)
-        AuditRecord.objects.bulk_create(records)
+        # The events the consumer kept already are matched before the insert: the records are
+        # written linked, in one statement, instead of inserted then updated.
         for channel in sorted(channels):
             waiting = [r for r in records if r.channel == channel and r.expected_event_kind]
             kept = OwnLedgerEvent.objects.filter(channel=channel, asset_key__in={r.asset_key for r in waiting})
-            _link(waiting, list(kept))
+            _match(waiting, list(kept))
+        AuditRecord.objects.bulk_create(records)
 
 
 def _lock_channel(channel: str) -> None:
@@ -272,7 +274,7 @@ def note_ledger_events(channel: str, events: Iterable) -> None:
     waiting = AuditRecord.objects.filter(
         channel=channel, ledger_position=None, outcome=Outcome.DONE, asset_key__in={e.asset_key for e in own}
     ).exclude(expected_event_kind="")
-    _link(list(waiting), own)
+    AuditRecord.objects.link_to_events(_match(list(waiting), own))
 
 
 def _own_event(channel: str, event) -> OwnLedgerEvent | None:
@@ -289,7 +291,9 @@ def _own_event(channel: str, event) -> OwnLedgerEvent | None:
     )  # fmt: skip
 
 
-def _link(records: list[AuditRecord], events: list[OwnLedgerEvent]) -> None:
+def _match(records: list[AuditRecord], events: list[OwnLedgerEvent]) -> list[tuple]:
+    """Links each record to the event its request caused, among `events`, on the records
+    themselves; returns the links made, as (record id, event position, event hash)."""
     positions = [e.position for e in events]
     holders = AuditRecord.objects.filter(channel__in={e.channel for e in events}, ledger_position__in=positions)
     taken = set(holders.values_list("channel", "ledger_position"))
@@ -306,7 +310,7 @@ def _link(records: list[AuditRecord], events: list[OwnLedgerEvent]) -> None:
             links.append((record.id, event.position, event.hash))
             record.ledger_position, record.ledger_hash = event.position, event.hash
             taken.add((event.channel, event.position))
-    AuditRecord.objects.link_to_events(links)
+    return links
 
 
 def _caused(record: AuditRecord, event: OwnLedgerEvent, taken: set) -> bool:

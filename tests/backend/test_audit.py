@@ -222,6 +222,26 @@ def test_the_application_refuses_to_change_or_delete_a_record(client, user):
     assert AuditRecord.objects.get(id=record.id).actor == "bob"
 
 
+@pytest.mark.django_db
+def test_a_batch_of_records_is_linked_in_one_statement_and_a_linked_record_never_again(user, django_assert_num_queries):
+    now = timezone.now()
+    batch = [
+        AuditRecord(time=now, finished_at=now, request_id="batch", actor_kind="USER", actor="bob", channel=CHANNEL,
+                    action="register tasks", method="POST", path="/task/bulk_create/", asset_key=new_key(),
+                    outcome="DONE", expected_asset_kind="ASSET_COMPUTE_TASK", expected_event_kind=audit.CREATED)
+        for _ in range(501)
+    ]  # fmt: skip
+    AuditRecord.objects.bulk_create(batch)
+    links = [(record.id, 10 + index, f"{index:064x}") for index, record in enumerate(batch[:500])]
+
+    with django_assert_num_queries(1):
+        assert AuditRecord.objects.link_to_events(links) == 500
+    assert AuditRecord.objects.link_to_events([(batch[0].id, 9999, "f" * 64)]) == 0
+
+    linked = {r.id: (r.ledger_position, r.ledger_hash) for r in AuditRecord.objects.filter(request_id="batch")}
+    assert [linked[record.id] for record in batch] == [(p, h) for _, p, h in links] + [(None, "")]
+
+
 # Against the ledger
 
 
