@@ -76,10 +76,10 @@ def world(tmp_path_factory):
     """A devnet with a finished FedAvg plan (2 rounds) and a failed plan, seen from MyOrg1MSP."""
     state = tmp_path_factory.mktemp("console-devnet")
     started = devnet("up", "--orgs", "3", "--state-dir", str(state), "--executor", "subprocess")
+    clients = {}
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         orgs = {org["org_id"]: org for org in json.loads((state / "network.json").read_text())["orgs"]}
-        clients = {}
         for org_id, org in orgs.items():
             clients[org_id] = substra.Client(url=org["url"], backend_type="remote")
             clients[org_id].login(org["username"], org["password"])
@@ -98,6 +98,8 @@ def world(tmp_path_factory):
             "broken": broken,
         }
     finally:
+        for client in clients.values():
+            client.logout()  # while the backends answer: the SDK ends its sessions at exit otherwise
         devnet("down", "--state-dir", str(state))
 
 
@@ -235,3 +237,48 @@ def alter_event(state: Path, position: int) -> None:
             (position,),
         ).rowcount
     assert changed == 1
+
+
+# The WCAG 2.0 and 2.1 rules of levels A and AA that axe-core checks (labels, names, contrast,
+# landmarks, ARIA): a screen reader's user and a keyboard's need them.
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def test_every_console_page_passes_axe_cores_wcag_aa_rules(world, chromium):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    org = world["org"]
+    visitor = chromium.new_page(viewport={"width": 1366, "height": 768})
+    visitor.goto(f"{org['url']}/")
+    pages = {"sign-in": visitor}
+    page = sign_in(chromium, org["url"], org["username"], org["password"])
+    paths = ["/console/plans/", f"/console/plans/{world['fedavg']}/"]
+    page.goto(f"{org['url']}/console/plans/{world['fedavg']}/")
+    paths.append(page.locator("#tasks tbody a").first.get_attribute("href"))
+    page.goto(f"{org['url']}/console/plans/{world['broken']}/")
+    paths.append(page.locator("#tasks tbody a").first.get_attribute("href"))  # a failed task, its logs
+    paths += ["/console/datasets/", f"/console/datasets/{world['assets'].datasets[DATA_ORGS[0]]}/"]
+    paths += ["/console/functions/", f"/console/functions/{world['assets'].functions['train']}/"]
+    paths += ["/console/users/", "/console/tokens/", "/console/integrity/", "/console/network/"]
+
+    found = {}
+    for name, opened in pages.items():
+        found[name] = axe.run(opened, options=WCAG_AA).response["violations"]
+    # The control: a field without a label, added to a page, is found.
+    visitor.evaluate("document.querySelector('form').append(document.createElement('input'))")
+    assert "label" in {v["id"] for v in axe.run(visitor, options=WCAG_AA).response["violations"]}
+    for path in paths:
+        answer = page.goto(f"{org['url']}{path}")
+        assert answer.status == 200, path
+        if "/plans/" in path and path != "/console/plans/":
+            page.wait_for_function("document.getElementById('graph').dataset.drawnTasks !== undefined")
+        found[path] = axe.run(page, options=WCAG_AA).response["violations"]
+
+    report = {
+        where: [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}" for v in violations]
+        for where, violations in found.items()
+        if violations
+    }
+    assert report == {}, json.dumps(report, indent=1)
+    assert len(found) == 13
