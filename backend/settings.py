@@ -328,6 +328,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["substrapp.api.permissions.IsChannelMember"],
     # The SDK sends `Accept: application/json;version=0.0`; no versioning class, so no 406.
+    # JSON bodies are decoded once, by the input checks' middleware (substrapp/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "substrapp.api.parsers.CheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -61,7 +61,8 @@ def check_request(request) -> None:
             limits.check_text(value, f"query parameter {name}", limits.QUERY_VALUE_MAX)
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if (content_type == "application/json" or content_type.endswith("+json")) and request.body:
-        limits.loads(request.body, "the JSON body")
+        # Kept for DRF's parser (substrapp/api/parsers.py): the body is decoded once.
+        request.json_body = limits.loads(request.body, "the JSON body")
     elif content_type == "application/x-www-form-urlencoded":
         # Multipart bodies are left to their views: parsing one here would read its files before
         # the view could refuse it. Their one text field, `json`, goes through limits.loads.

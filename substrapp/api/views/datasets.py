@@ -6,13 +6,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from substrapp import registration
 from substrapp.addresses import public_url
 from substrapp.api.filtersets.datasets import DataManagerFilterSet, DataSampleFilterSet
+from substrapp.api.parsers import CheckedJSONParser
 from substrapp.api.permissions import IsChannelMember
 from substrapp.api.schema import DATASET_UPLOAD, SAMPLES_UPLOAD
 from substrapp.api.scoping import ChannelScopedViewMixin
@@ -33,7 +34,7 @@ from substrapp.peers import IsPeer, PeerAuthentication, peer_of
 
 MARKDOWN = "text/markdown; charset=utf-8"
 PYTHON = "text/x-python; charset=utf-8"
-PARSERS = (MultiPartParser, JSONParser, FormParser)
+PARSERS = (MultiPartParser, CheckedJSONParser, FormParser)
 KEY_PATTERN = r"[^/]+"
 
 
