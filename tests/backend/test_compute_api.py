@@ -210,6 +210,8 @@ def test_tasks_are_registered_in_request_order_as_sdk_tasks(world, api):
     assert registered[0].status == "STATUS_WAITING_FOR_EXECUTOR_SLOT"
     assert registered[0].creation_date.tzinfo is not None
     assert ComputeTask.objects.filter(compute_plan=plan["key"]).count() == 2
+    # The answer is made from the orchestrator's, not read back: the same as the mirror's rows.
+    assert answer.json() == [api.get(f"/task/{key}/").json() for key in (parent, child)]
 
 
 def test_an_identical_batch_sent_again_succeeds_and_duplicates_nothing(world, api):

@@ -41,6 +41,14 @@ class FunctionSerializer(serializers.ModelSerializer):
             "archive",
         ]
 
+    def to_representation(self, function):
+        # Nested in a task, the same function comes with each task of a page or a batch (500
+        # tasks, one function): it is written once per answer, its file routes reversed once.
+        written = self.__dict__.setdefault("_written", {})
+        if function.key not in written:
+            written[function.key] = super().to_representation(function)
+        return written[function.key]
+
 
 class FunctionInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=INPUT_KINDS)
