@@ -2,6 +2,11 @@
 use to call them (outgoing). `manage.py add_peer` registers both. Peers authenticate to the file
 routes with HTTP Basic (`PeerAuthentication`)."""
 
+import hashlib
+import hmac
+import secrets
+import threading
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -39,13 +44,36 @@ def register_peer(org_id: str, incoming_password: str, outgoing_password: str, u
     return created
 
 
+# Credentials this process has verified, so that a peer's every download does not pay the
+# password hasher again (PBKDF2 with a million rounds: 0.6 s of CPU here, twice per FedAvg round on
+# the aggregator's path). Keyed by the stored hash, so a new password forgets the old one; the
+# value is an HMAC of the password under a key that never leaves the process.
+_VERIFIED_KEY = secrets.token_bytes(32)
+_VERIFIED_MAX = 256
+_verified: dict[tuple[str, str], bytes] = {}
+_verified_lock = threading.Lock()
+
+
 def authenticate_peer(org_id: str, password: str) -> IncomingPeer | None:
-    """The peer whose credentials these are, or None."""
+    """The peer whose credentials these are, or None. A wrong password always goes through the
+    hasher; the right one does once per process and stored hash."""
     peer = IncomingPeer.objects.filter(org_id=org_id).first()
     if peer is None:
         make_password(password)  # as slow as a real check: the answer time tells no org id apart
         return None
-    return peer if peer.check_password(password) else None
+    seal = hmac.new(_VERIFIED_KEY, password.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    known = (peer.org_id, peer.password_hash)
+    with _verified_lock:
+        verified = _verified.get(known)
+    if verified is not None and hmac.compare_digest(verified, seal):
+        return peer
+    if not peer.check_password(password):
+        return None
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[known] = seal
+    return peer
 
 
 class PeerUser:

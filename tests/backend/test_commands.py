@@ -114,3 +114,28 @@ def test_register_organization_refuses_a_channel_it_is_not_in_and_a_missing_addr
         call_command("register_organization")
     with pytest.raises(CommandError, match="not channels of this organization: nochannel"):
         call_command("register_organization", "--address", "https://x.example", "--channel", "nochannel")
+
+
+@pytest.mark.django_db
+def test_a_peers_right_password_goes_through_the_hasher_once_a_wrong_one_every_time(monkeypatch):
+    """The hasher costs 0.6 s of CPU per check: a peer's every model download paid it."""
+    call_command("add_peer", "--org-id", ORG2, "--incoming-password", "from org2", "--outgoing-password", "out")
+    checked = []
+    check = IncomingPeer.check_password
+    monkeypatch.setattr(
+        IncomingPeer, "check_password", lambda peer, password: checked.append(password) or check(peer, password)
+    )
+
+    assert [authenticate_peer(ORG2, "from org2") is not None for _ in range(3)] == [True] * 3
+    assert checked == ["from org2"]
+    assert authenticate_peer(ORG2, "from org3") is None
+    assert authenticate_peer(ORG2, "from org3") is None
+    assert authenticate_peer(ORG2, "from org2\x00") is None
+    assert checked == ["from org2", "from org3", "from org3", "from org2\x00"]
+
+    # A new password: the one verified before is refused, through the hasher again.
+    call_command("add_peer", "--org-id", ORG2, "--incoming-password", "rotated", "--outgoing-password", "out")
+    assert authenticate_peer(ORG2, "from org2") is None
+    assert authenticate_peer(ORG2, "rotated") is not None
+    assert authenticate_peer(ORG2, "rotated") is not None
+    assert checked[4:] == ["from org2", "rotated"]
