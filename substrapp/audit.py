@@ -41,6 +41,7 @@ from django.utils.dateparse import parse_datetime
 from orchestrator_client.pb import assets_pb2 as pb
 from substrapp.models import AuditRecord, ChannelCursor, OwnLedgerEvent, channel_of
 from substrapp.models.audit import ActorKind, Outcome
+from substrapp.models.bulk import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +253,11 @@ def _write(records: list[AuditRecord]) -> None:
             waiting = [r for r in records if r.channel == channel and r.expected_event_kind]
             kept = OwnLedgerEvent.objects.filter(channel=channel, asset_key__in={r.asset_key for r in waiting})
             _match(waiting, list(kept))
-        AuditRecord.objects.bulk_create(records)
+        insert_rows(AuditRecord, [_row_of(record) for record in records])
+
+
+def _row_of(record: AuditRecord) -> dict:
+    return {field.attname: getattr(record, field.attname) for field in AuditRecord._meta.concrete_fields}
 
 
 def _lock_channel(channel: str) -> None:

@@ -27,6 +27,7 @@ from substrapp.models import (
     Organization,
     Performance,
 )
+from substrapp.models.bulk import insert_rows
 
 
 def snapshot_of(message) -> dict:
@@ -250,13 +251,12 @@ def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created
     # the same registration) upsert the same rows at once; rows locked in one order cannot
     # deadlock.
     rows = [latest[identity][0] for identity in sorted(latest)]
-    instances = [mirror.model(**row) for row in rows]
     if created:
-        mirror.model.objects.bulk_create(instances, ignore_conflicts=True)
+        insert_rows(mirror.model, rows, ignore_conflicts=True)
     else:
-        mirror.model.objects.bulk_create(
-            instances,
-            update_conflicts=True,
+        insert_rows(
+            mirror.model,
+            rows,
             unique_fields=mirror.unique_fields,
             update_fields=[name for name in rows[0] if name not in mirror.unique_fields],
         )

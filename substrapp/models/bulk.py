@@ -1,0 +1,81 @@
+"""Many rows of one model written in one statement.
+
+Django's `bulk_create` hands PostgreSQL one array per column (INSERT … SELECT FROM UNNEST), which
+psycopg, quoting parameters on the client as Django's cursor does, writes out element by element
+in Python: two thirds of the 240 ms that 500 task rows took. On PostgreSQL the rows go instead as
+one JSON document that the server unpacks (`jsonb_to_recordset`): 75 ms for the same rows, most of
+it the database's own work. Other databases (the embedded SQLite) keep `bulk_create`.
+
+    insert_rows(ComputeTask, rows, ignore_conflicts=True)
+    insert_rows(Function, rows, unique_fields=("key",), update_fields=["name", …])
+"""
+
+import datetime
+import json
+import uuid
+from collections.abc import Sequence
+
+from django.db import connections, models, router
+
+
+def insert_rows(
+    model: type[models.Model],
+    rows: list[dict],
+    *,
+    ignore_conflicts: bool = False,
+    unique_fields: Sequence[str] = (),
+    update_fields: Sequence[str] = (),
+) -> None:
+    """Inserts `rows` ({attname: value}, the same names in each) in their order. A row that
+    conflicts with one already there is skipped with `ignore_conflicts`, or overwrites its
+    `update_fields` when `unique_fields` name the conflict; else the conflict is an error."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(
+            [model(**row) for row in rows],
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=bool(update_fields),
+            unique_fields=unique_fields or None,
+            update_fields=update_fields or None,
+        )
+        return
+    # A column the rows leave out gets its field's default, as an instance would give it.
+    missing = [
+        field
+        for field in model._meta.concrete_fields
+        if field.attname not in rows[0] and not isinstance(field, models.fields.AutoFieldMixin)
+    ]
+    if missing:
+        rows = [{**row, **{field.attname: field.get_default() for field in missing}} for row in rows]
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Base types only (varchar, not varchar(100)): the column's own type checks the length.
+    record = ", ".join(f"{quote(field.column)} {field.db_type(connection).split('(')[0]}" for field in fields)
+    table = quote(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
+    if update_fields:
+        targets = ", ".join(quote(column) for column in _columns(model, unique_fields))
+        changes = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in _columns(model, update_fields))
+        sql += f" ON CONFLICT ({targets}) DO UPDATE SET {changes}"
+    elif ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    renamed = {field.attname: field.column for field in fields if field.attname != field.column}
+    if renamed:
+        rows = [{renamed.get(name, name): value for name, value in row.items()} for row in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+
+
+def _columns(model: type[models.Model], names: Sequence[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _json_value(value):
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value insert_rows writes")
