@@ -4,6 +4,8 @@
 - a task that became To do with this organization as worker → `run_compute_task`;
 - a function of this organization that was registered (WAITING) → `build_function`;
 - a plan that ended → `end_plan` (its container and folders go);
+- a plan first seen with tasks of this organization still to come → `prestart_plan` (its
+  containers start before its first task here needs them);
 - a plan whose tasks ended, where this organization holds transient models →
   `collect_transient_models`.
 
@@ -61,7 +63,11 @@ def queue_for_plan(plan_key: str | None) -> str:
 
 def remember_plan_node(key: str, node: str) -> None:
     """The worker `node` takes a task: the next tasks of its plan go to it."""
-    plan_key = _plan_of(key)
+    remember_node_of_plan(_plan_of(key), node)
+
+
+def remember_node_of_plan(plan_key: str | None, node: str) -> None:
+    """The worker `node` holds the plan's containers: the plan's tasks go to it."""
     if plan_key is not None and WorkerNode.objects.filter(name=node).exists():
         PlanAffinity.objects.update_or_create(compute_plan_key=plan_key, defaults={"node_id": node})
 
@@ -93,11 +99,19 @@ def enqueue_build(channel: str, key: str) -> None:
     build_function.apply_async((channel, key), queue=settings.BUILD_QUEUE)
 
 
+# Plans whose containers this consumer asked to start ahead (bounded: a restarted consumer asks
+# again, and the worker starts nothing twice).
+_announced: dict[str, None] = {}
+_ANNOUNCED_MAX = 10_000
+WAITING = {TaskStatus.WAITING_FOR_BUILDER_SLOT, TaskStatus.BUILDING, TaskStatus.WAITING_FOR_PARENT_TASKS}
+
+
 def hand_over(channel: str, changes: list[tuple[str, dict]]) -> None:
     """Called after the commit of a batch of events (asset kind, snapshot), in event order."""
     from substrapp.tasks import collect_transient_models, end_plan
 
     latest = {(kind, snapshot.get("key")): snapshot for kind, snapshot in changes}
+    _announce_new_plans(snapshot for (kind, _), snapshot in latest.items() if kind == "ASSET_COMPUTE_TASK")
     ended_plans, plans_with_ended_tasks = set(), set()
     for (kind, _), snapshot in latest.items():
         if kind == "ASSET_COMPUTE_TASK":
@@ -115,6 +129,22 @@ def hand_over(channel: str, changes: list[tuple[str, dict]]) -> None:
             collect_transient_models.apply_async((channel, plan_key), queue=settings.COMPUTE_QUEUE)
     for plan_key in sorted(ended_plans):
         end_plan.apply_async((plan_key,), queue=settings.COMPUTE_QUEUE)
+
+
+def _announce_new_plans(tasks) -> None:
+    """A plan first seen here with a task of this organization that waits (for its parents or a
+    build): its containers can start meanwhile. Sent before the batch's To do tasks, so that the
+    worker that takes it is the one their plan then prefers."""
+    from substrapp.tasks import prestart_plan
+
+    for snapshot in tasks:
+        plan_key = snapshot["compute_plan_key"]
+        if snapshot["worker"] != settings.ORG_ID or snapshot["status"] not in WAITING or plan_key in _announced:
+            continue
+        if len(_announced) >= _ANNOUNCED_MAX:
+            _announced.pop(next(iter(_announced)))
+        _announced[plan_key] = None
+        prestart_plan.apply_async((plan_key,), queue=queue_for_plan(plan_key))
 
 
 def _holds_transient_models(plan_key: str) -> bool:

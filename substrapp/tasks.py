@@ -86,6 +86,15 @@ def _internal_error(channel: str, key: str, asset_kind: str, error: Exception) -
     return "failed" if recorded else "cancelled"
 
 
+@shared_task(bind=True, name="substrapp.prestart_plan")
+def prestart_plan(self, plan_key: str) -> None:
+    """A plan in which this organization runs tasks later was registered: its containers start
+    on this worker, in the background, and the plan's tasks prefer this worker."""
+    if self.request.hostname:
+        queueing.remember_node_of_plan(plan_key, self.request.hostname)
+    worker.prestart_plan_ahead(plan_key)
+
+
 @shared_task(name="substrapp.end_plan")
 def end_plan(plan_key: str) -> None:
     worker.end_plan(plan_key)

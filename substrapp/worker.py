@@ -34,6 +34,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 import orchestrator_client
@@ -273,7 +274,7 @@ PENDING = (
     TaskStatus.WAITING_FOR_PARENT_TASKS,
     TaskStatus.WAITING_FOR_EXECUTOR_SLOT,
 )
-_prestarted: set[str] = set()  # plans whose containers this process has started ahead
+_prestarted: set[tuple[str, str]] = set()  # (plan, image checksum) this process started ahead
 _prestarted_lock = threading.Lock()
 
 
@@ -282,38 +283,65 @@ def prestart_plan(task: ComputeTask, plan_dir: Path) -> None:
     (and fork servers) of the plan's other functions that this organization runs later, so that
     their first task does not wait for them. Only images already on this worker: a build is the
     task's own business. `end_plan` removes them with the plan's other containers."""
-    with _prestarted_lock:
-        if task.compute_plan_id in _prestarted:
-            return
-        _prestarted.add(task.compute_plan_id)
-    later = (
-        ComputeTask.objects.filter(compute_plan=task.compute_plan_id, worker=settings.ORG_ID, status__in=PENDING)
-        .exclude(function__archive_checksum=task.function.archive_checksum)
-        .values_list("function__archive_checksum", flat=True)
-        .distinct()
+    _prestart(task.compute_plan_id, plan_dir, exclude=task.function.archive_checksum, build=False)
+
+
+def prestart_plan_ahead(plan_key: str) -> None:
+    """Before this organization's first task of a newly registered plan is To do (the consumer's
+    word): builds, or waits for, the images of every function it runs in the plan, in the order
+    its tasks need them, and starts their containers, in the background. An aggregator's first
+    task then finds its container running instead of starting it on the plan's critical path."""
+    _prestart(plan_key, settings.COMPUTE_DIR / "plans" / plan_key, exclude=None, build=True)
+
+
+def _prestart(plan_key: str, plan_dir: Path, exclude: str | None, build: bool) -> None:
+    pending = (
+        ComputeTask.objects.filter(compute_plan=plan_key, worker=settings.ORG_ID, status__in=PENDING)
+        .values("function_id", "function__archive_checksum")
+        .annotate(first_rank=Min("rank"))
+        .order_by("first_rank", "function_id")
     )
-    checksums = sorted(set(later))
-    if checksums:
-        threading.Thread(target=_prestart_images, args=(task.compute_plan_id, plan_dir, checksums), daemon=True).start()
+    with _prestarted_lock:
+        wanted = {}
+        for row in pending:
+            checksum = row["function__archive_checksum"]
+            if checksum != exclude and (plan_key, checksum) not in _prestarted and checksum not in wanted:
+                wanted[checksum] = row["function_id"]
+        _prestarted.update((plan_key, checksum) for checksum in wanted)
+    if wanted:
+        functions = list(wanted.items())
+        threading.Thread(target=_prestart_images, args=(plan_key, plan_dir, functions, build), daemon=True).start()
 
 
 class _NotBuilt(Exception):
     pass
 
 
-def _prestart_images(plan_key: str, plan_dir: Path, checksums: list[str]) -> None:
-    for checksum in checksums:
+def _prestart_images(plan_key: str, plan_dir: Path, functions: list[tuple[str, str]], build: bool) -> None:
+    try:
+        _start_images(plan_key, plan_dir, functions, build)
+    finally:
+        connections.close_all()  # this thread's own
+
+
+def _start_images(plan_key: str, plan_dir: Path, functions: list[tuple[str, str]], build: bool) -> None:
+    for checksum, function_key in functions:
         try:
-            image = executor().prepare_image(checksum, _not_built)
+            try:
+                image = executor().prepare_image(checksum, _not_built)
+            except _NotBuilt:
+                if not build:
+                    continue
+                image = ensure_image(Function.objects.get(key=function_key))
             executor().prestart(plan_key, plan_dir, image)
-        except _NotBuilt:
+        except BuildFailed:  # the task that needs it reports it
             continue
         except Exception:  # the task that needs it starts it anyway
             logger.warning(
                 "could not start the container of image %s for plan %s ahead", checksum, plan_key, exc_info=True
             )
     with _prestarted_lock:
-        ended = plan_key not in _prestarted
+        ended = not any((plan_key, checksum) in _prestarted for checksum, _ in functions)
     if ended:  # end_plan ran in this process meanwhile: what was started after it goes too
         executor().end_plan(plan_key)
 
@@ -735,7 +763,7 @@ def still_executing(key: str) -> bool:
 def end_plan(plan_key: str) -> None:
     """The plan has ended: its container and its folders go."""
     with _prestarted_lock:
-        _prestarted.discard(plan_key)
+        _prestarted.difference_update({started for started in _prestarted if started[0] == plan_key})
     executor().end_plan(plan_key)
     shutil.rmtree(settings.COMPUTE_DIR / "plans" / plan_key, ignore_errors=True)
 

@@ -337,6 +337,30 @@ def test_tasks_to_do_for_this_organization_are_handed_over_after_commit(world, m
     assert handed == [(CHANNEL, [child["key"]], False, 1)]
 
 
+def test_a_new_plan_with_tasks_waiting_here_is_announced_once_before_its_tasks_to_do(world, monkeypatch):
+    """Its containers start while its first task here waits: one message per plan, sent before
+    the batch's To do tasks, and none for a plan where nothing waits for this organization."""
+    from substrapp import tasks
+
+    drain()
+    sent = []
+    monkeypatch.setattr(queueing, "enqueue_task", lambda channel, key, **options: sent.append(("run", key)))
+    monkeypatch.setattr(tasks.prestart_plan, "apply_async", lambda args, queue: sent.append(("prestart", args[0])))
+    plan = world.plan()
+    first = world.train_task(plan)
+    child = world.train_task(plan, parents=[first["key"]])
+    register_tasks(world, first, child)
+    lone = world.plan()
+    alone = world.train_task(lone)  # To do at once; what waits after it runs on another organization
+    register_tasks(world, alone, world.aggregate_task(lone, [alone["key"]], worker=ORG2))
+    drain()
+
+    assert sent == [("prestart", plan), ("run", first["key"]), ("run", alone["key"])]
+    world.run(first["key"])
+    drain()
+    assert sent[3:] == [("run", child["key"])]
+
+
 def test_the_command_follows_every_channel_until_idle(world):
     call_command("consume_events", "--until-idle")
 

@@ -66,3 +66,59 @@ def test_the_first_task_of_a_plan_starts_the_other_functions_server_and_end_plan
     assert wait_until(lambda: server_ready(server_folder(plan_dir, image)), 30), "no server for the evaluation"
     worker.end_plan(plan["key"])
     assert wait_until(lambda: not server_ready(server_folder(plan_dir, image)), 5), "the server outlived its plan"
+
+
+def test_a_plan_announced_ahead_starts_the_server_of_its_first_tasks_function_too(world, api, local_worker):
+    """On the consumer's word, before any task of the plan runs here: every function this
+    organization runs in the plan, its first task's included."""
+    plan = new_plan(api)
+    train, evaluate = new_key(), new_key()
+    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
+    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
+    bulk_create(
+        api,
+        [
+            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
+            sdk_task(evaluate, world.evaluate, plan["key"], evaluation_inputs, performance),
+        ],
+    )
+    # The test world's functions share one archive, already built on this worker.
+    checksum = Function.objects.get(key=world.train).archive_checksum
+    image = local_worker.prepare_image(checksum, unpack_evaluate)
+    plan_dir = Path(worker.settings.COMPUTE_DIR) / "plans" / plan["key"]
+
+    worker.prestart_plan_ahead(plan["key"])
+
+    assert wait_until(lambda: server_ready(server_folder(plan_dir, image)), 30), "no server for the first task"
+    # The first task here finds it started: nothing more starts for the plan.
+    worker.prestart_plan(ComputeTask.objects.select_related("function").get(key=train), plan_dir)
+    assert {started for started in worker._prestarted if started[0] == plan["key"]} == {(plan["key"], checksum)}
+    worker.end_plan(plan["key"])
+    assert wait_until(lambda: not server_ready(server_folder(plan_dir, image)), 5), "the server outlived its plan"
+    assert not any(started[0] == plan["key"] for started in worker._prestarted)
+
+
+def test_an_image_that_cannot_be_had_ahead_is_left_to_the_task(world, api, local_worker, caplog):
+    """Its archive unreachable here: the plan's other images still start, and the task that
+    needs it builds it (or reports why not) itself."""
+    plan = new_plan(api)
+    train, evaluate = new_key(), new_key()
+    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
+    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
+    bulk_create(
+        api,
+        [
+            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
+            sdk_task(evaluate, world.evaluate, plan["key"], evaluation_inputs, performance),
+        ],
+    )
+    Function.objects.filter(key=world.evaluate).update(archive_checksum="e" * 64)
+    image = local_worker.prepare_image("e" * 64, unpack_evaluate)
+    Function.objects.filter(key=world.train).update(archive_checksum="f" * 64)  # nowhere to be fetched
+    plan_dir = Path(worker.settings.COMPUTE_DIR) / "plans" / plan["key"]
+
+    worker.prestart_plan_ahead(plan["key"])
+
+    assert wait_until(lambda: server_ready(server_folder(plan_dir, image)), 30), "no server for the evaluation"
+    assert not (local_worker.images_dir / ("f" * 64)).exists()
+    worker.end_plan(plan["key"])
