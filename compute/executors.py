@@ -17,6 +17,7 @@ libraries once, and each task is a fresh fork of it instead of an exec: the inte
 and the imports are not paid again (`ForkedTask` is the worker's side of its socket).
 """
 
+import collections
 import contextlib
 import json
 import logging
@@ -607,6 +608,11 @@ class DockerExecutor:
         self._servers: dict[str, str] = {}  # container id -> the exec id of its fork server
         self._starts = ServerStarts()
         self._servers_lock = threading.Lock()
+        # One thread at a time per container name in this process: a task's thread and a plan's
+        # prestart ask for the same container, and one seeing it "created" would remove it while
+        # the other starts it.
+        self._naming = collections.defaultdict(threading.Lock)
+        self._naming_lock = threading.Lock()
         if self.client is None:
             self.client = docker.from_env(timeout=300)
 
@@ -845,6 +851,9 @@ class DockerExecutor:
         for container in self.plan_containers(plan_key):
             with contextlib.suppress(self._docker.errors.NotFound, self._docker.errors.APIError):
                 container.remove(force=True)
+        with self._naming_lock:
+            for name in [name for name in self._naming if f"-{plan_key.lower()}-" in name]:
+                del self._naming[name]
 
     def plan_containers(self, plan_key: str) -> list:
         return self.client.containers.list(all=True, filters={"label": self._labels(plan_key)})
@@ -854,6 +863,12 @@ class DockerExecutor:
 
     def _container(self, execution: Execution):
         name = f"substra-{self.org}-{execution.plan_key}-{execution.image.checksum[:16]}".lower()
+        with self._naming_lock:
+            naming = self._naming[name]
+        with naming:
+            return self._named_container(name, execution)
+
+    def _named_container(self, name: str, execution: Execution):
         try:
             container = self.client.containers.get(name)
             if container.status == "running":

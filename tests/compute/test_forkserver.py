@@ -293,6 +293,26 @@ def test_docker_prestarted_container_goes_when_its_plan_ends(executor, tmp_path)
     assert executor.plan_containers(plan_key) == []
 
 
+@pytest.mark.docker
+def test_docker_a_prestart_and_a_task_at_once_share_one_container_and_the_task_runs_forked(executor, tmp_path):
+    """A plan's prestart (the consumer's word) and its first task ask for the same container at
+    the same moment: one is started, neither removes the other's while it starts."""
+    plan_dir, plan_key = tmp_path / "plan", uuid.uuid4().hex
+    starts = [in_background(executor.prestart, plan_key, plan_dir, executor.image) for _ in range(3)]
+    task = run(executor, plan_dir, plan_key, executor.image, "task1", "ok")
+    for thread, _ in starts:
+        thread.join(60)
+    assert task.exit_code == 0, task.logs
+    [container] = executor.plan_containers(plan_key)
+    assert container.status == "running"
+    assert container.attrs["RestartCount"] == 0
+    again = run(executor, plan_dir, plan_key, executor.image, "task2", "ok")
+    assert b"forked True\n" in again.logs
+    assert [c.id for c in executor.plan_containers(plan_key)] == [container.id]
+    executor.end_plan(plan_key)
+    assert not any(plan_key in name for name in executor._naming)
+
+
 def in_background(target, *args):
     results: list = []
     thread = threading.Thread(target=lambda: results.append(target(*args)), daemon=True)
