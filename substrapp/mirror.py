@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.dateparse import parse_datetime
 from google.protobuf import json_format
 
+from orchestrator_client.pb import assets_pb2 as pb
 from substrapp.models import (
     ComputePlan,
     ComputeTask,
@@ -32,9 +33,71 @@ from substrapp.models.bulk import insert_rows
 
 def snapshot_of(message) -> dict:
     """A protobuf asset (a gRPC answer) as the snapshot dict its event would carry."""
+    if isinstance(message, pb.ComputeTask):
+        return _task_snapshot(message)
     return json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+
+
+def _task_snapshot(task: pb.ComputeTask) -> dict:
+    """MessageToDict of a task, field by field: its generic walk of 500 answers was a fifth of
+    task/bulk_create's time. tests/backend/test_mirror_snapshots.py holds the two equal."""
+    snapshot = {
+        "key": task.key,
+        "function_key": task.function_key,
+        "owner": task.owner,
+        "compute_plan_key": task.compute_plan_key,
+        "worker": task.worker,
+        "rank": task.rank,
+        "status": _enum_name(pb.ComputeTaskStatus, task.status),
+        "tag": task.tag,
+        "metadata": dict(task.metadata),
+        "inputs": [_task_input(item) for item in task.inputs],
+        "outputs": {identifier: _task_output(output) for identifier, output in task.outputs.items()},
+        "parent_task_keys": list(task.parent_task_keys),
+        "error_type": _enum_name(pb.ErrorType, task.error_type),
+        "creation_date": task.creation_date,
+        "start_date": task.start_date,
+        "end_date": task.end_date,
+    }
+    if task.HasField("logs_permission"):
+        snapshot["logs_permission"] = _permission(task.logs_permission)
+    return snapshot
+
+
+def _enum_name(enum, value: int) -> str | int:
+    try:
+        return enum.Name(value)
+    except ValueError:  # a value this client does not know: MessageToDict gives the number
+        return value
+
+
+def _task_input(item: pb.ComputeTaskInput) -> dict:
+    snapshot = {"identifier": item.identifier}
+    ref = item.WhichOneof("ref")
+    if ref == "asset_key":
+        snapshot["asset_key"] = item.asset_key
+    elif ref == "parent_task_output":
+        parent = item.parent_task_output
+        snapshot["parent_task_output"] = {
+            "parent_task_key": parent.parent_task_key,
+            "output_identifier": parent.output_identifier,
+        }
+    return snapshot
+
+
+def _task_output(output: pb.ComputeTaskOutput) -> dict:
+    snapshot = {"transient": output.transient}
+    if output.HasField("permissions"):
+        snapshot["permissions"] = {}
+        if output.permissions.HasField("process"):
+            snapshot["permissions"]["process"] = _permission(output.permissions.process)
+    return snapshot
+
+
+def _permission(permission: pb.Permission) -> dict:
+    return {"public": permission.public, "authorized_ids": list(permission.authorized_ids)}
 
 
 def _date(value: str):
