@@ -36,6 +36,22 @@ def unpack_evaluate(folder: Path) -> None:
     (folder / "fn.py").write_text(EVALUATE)
 
 
+def train_then_evaluate(world, api) -> tuple[dict, str]:
+    """A plan of this organization: a train, then an evaluation of its model; (plan, train key)."""
+    plan = new_plan(api)
+    train = new_key()
+    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
+    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
+    bulk_create(
+        api,
+        [
+            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
+            sdk_task(new_key(), world.evaluate, plan["key"], evaluation_inputs, performance),
+        ],
+    )
+    return plan, train
+
+
 @pytest.fixture
 def local_worker(settings, tmp_path, monkeypatch):
     settings.COMPUTE_DIR = tmp_path / "compute"
@@ -45,17 +61,7 @@ def local_worker(settings, tmp_path, monkeypatch):
 
 
 def test_the_first_task_of_a_plan_starts_the_other_functions_server_and_end_plan_stops_it(world, api, local_worker):
-    plan = new_plan(api)
-    train, evaluate = new_key(), new_key()
-    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
-    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
-    bulk_create(
-        api,
-        [
-            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
-            sdk_task(evaluate, world.evaluate, plan["key"], evaluation_inputs, performance),
-        ],
-    )
+    plan, train = train_then_evaluate(world, api)
     # The test world's functions share one archive: the evaluation gets one of its own.
     Function.objects.filter(key=world.evaluate).update(archive_checksum="e" * 64)
     image = local_worker.prepare_image("e" * 64, unpack_evaluate)  # built on this worker already
@@ -71,17 +77,7 @@ def test_the_first_task_of_a_plan_starts_the_other_functions_server_and_end_plan
 def test_a_plan_announced_ahead_starts_the_server_of_its_first_tasks_function_too(world, api, local_worker):
     """On the consumer's word, before any task of the plan runs here: every function this
     organization runs in the plan, its first task's included."""
-    plan = new_plan(api)
-    train, evaluate = new_key(), new_key()
-    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
-    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
-    bulk_create(
-        api,
-        [
-            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
-            sdk_task(evaluate, world.evaluate, plan["key"], evaluation_inputs, performance),
-        ],
-    )
+    plan, train = train_then_evaluate(world, api)
     # The test world's functions share one archive, already built on this worker.
     checksum = Function.objects.get(key=world.train).archive_checksum
     image = local_worker.prepare_image(checksum, unpack_evaluate)
@@ -101,17 +97,7 @@ def test_a_plan_announced_ahead_starts_the_server_of_its_first_tasks_function_to
 def test_an_image_that_cannot_be_had_ahead_is_left_to_the_task(world, api, local_worker, caplog):
     """Its archive unreachable here: the plan's other images still start, and the task that
     needs it builds it (or reports why not) itself."""
-    plan = new_plan(api)
-    train, evaluate = new_key(), new_key()
-    evaluation_inputs = [*train_inputs(world), parent_input("model", train)]
-    performance = {"performance": {"permissions": {"public": True, "authorized_ids": []}, "transient": False}}
-    bulk_create(
-        api,
-        [
-            sdk_task(train, world.train, plan["key"], train_inputs(world), MODEL_OUTPUT),
-            sdk_task(evaluate, world.evaluate, plan["key"], evaluation_inputs, performance),
-        ],
-    )
+    plan, _ = train_then_evaluate(world, api)
     Function.objects.filter(key=world.evaluate).update(archive_checksum="e" * 64)
     image = local_worker.prepare_image("e" * 64, unpack_evaluate)
     Function.objects.filter(key=world.train).update(archive_checksum="f" * 64)  # nowhere to be fetched
