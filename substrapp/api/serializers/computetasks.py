@@ -1,6 +1,8 @@
 """`substra.sdk.models.Task` (docs/sdk-contract.md §6.5), the tasks `bulk_create` receives, and a
 task's input and output assets (§6.11)."""
 
+import re
+
 from rest_framework import serializers
 
 from orchestrator_client import limits
@@ -146,3 +148,129 @@ class BulkCreateSerializer(serializers.Serializer):
         if len(plans) > 1:
             raise serializers.ValidationError("The tasks of one request belong to one compute plan.")
         return tasks
+
+
+def validated_tasks(data) -> list[dict]:
+    """The tasks of a `bulk_create` body, as BulkCreateSerializer validates them. A batch in the
+    plain shape the SDK sends (canonical keys, text without surrounding spaces, booleans, nulls)
+    is taken in one pass over its values: DRF's fields took a quarter of the request's time on
+    500 tasks. Anything else (a wrong type, a value DRF would convert or refuse) goes through the
+    serializer, which converts it or says what is wrong. tests/backend/test_bulk_validation.py
+    holds the pass to the serializer's answers."""
+    plain = _plain_batch(data)
+    if plain is not None:
+        return plain
+    batch = BulkCreateSerializer(data=data)
+    batch.is_valid(raise_exception=True)
+    return batch.validated_data["tasks"]
+
+
+class NotPlain(Exception):
+    """A value outside the plain shape: the serializer decides."""
+
+
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _plain_batch(data) -> list[dict] | None:
+    try:
+        if type(data) is not dict or type(data.get("tasks")) is not list or not data["tasks"]:
+            raise NotPlain
+        tasks = [_plain_task(task) for task in data["tasks"]]
+        if len({task["compute_plan_key"] for task in tasks}) > 1:
+            raise NotPlain
+        return tasks
+    except NotPlain:
+        return None
+
+
+def _plain_task(task) -> dict:
+    if type(task) is not dict:
+        raise NotPlain
+    plain = {name: _key(task.get(name)) for name in ("key", "function_key", "compute_plan_key")}
+    plain["worker"] = _text(task.get("worker"), limits.ORGANIZATION_MAX)
+    if "tag" in task:
+        plain["tag"] = None if task["tag"] is None else _text(task["tag"], limits.TAG_MAX, blank=True)
+    if "metadata" in task:
+        plain["metadata"] = _metadata(task["metadata"])
+    if "rank" in task:
+        if task["rank"] is not None and type(task["rank"]) is not int:
+            raise NotPlain
+        plain["rank"] = task["rank"]
+    inputs, outputs = task.get("inputs"), task.get("outputs")
+    if inputs is not None and type(inputs) is not list:
+        raise NotPlain
+    if outputs is not None and type(outputs) is not dict:
+        raise NotPlain
+    plain["inputs"] = [_plain_input(item) for item in inputs or ()]
+    plain["outputs"] = {_text(name, limits.IDENTIFIER_MAX): _plain_output(out) for name, out in (outputs or {}).items()}
+    return plain
+
+
+def _plain_input(item) -> dict:
+    if type(item) is not dict:
+        raise NotPlain
+    plain = {"identifier": _text(item.get("identifier"), limits.IDENTIFIER_MAX)}
+    for name in ("asset_key", "parent_task_key"):
+        if name in item:
+            plain[name] = None if item[name] is None else _key(item[name])
+    if "parent_task_output_identifier" in item:
+        output = item["parent_task_output_identifier"]
+        plain["parent_task_output_identifier"] = None if output is None else _text(output, limits.IDENTIFIER_MAX)
+    has_asset = plain.get("asset_key") is not None
+    has_parent = plain.get("parent_task_key") is not None and plain.get("parent_task_output_identifier")
+    if has_asset == bool(has_parent):
+        raise NotPlain
+    return plain
+
+
+def _plain_output(output) -> dict:
+    if type(output) is not dict:
+        raise NotPlain
+    transient = output["transient"] if "transient" in output else output.get("is_transient", False)
+    permissions = output.get("permissions")
+    if (transient is not None and type(transient) is not bool) or type(permissions) is not dict:
+        raise NotPlain
+    if set(permissions) != {"public", "authorized_ids"} or type(permissions["public"]) is not bool:
+        raise NotPlain
+    authorized = permissions["authorized_ids"]
+    if type(authorized) is not list or len(authorized) > 1000:
+        raise NotPlain
+    authorized = [_text(org, limits.ORGANIZATION_MAX) for org in authorized]
+    return {
+        "permissions": {"public": permissions["public"], "authorized_ids": authorized},
+        "transient": bool(transient),
+    }
+
+
+def _metadata(metadata) -> dict:
+    if metadata is None:
+        return {}
+    if type(metadata) is not dict:
+        raise NotPlain
+    for value in metadata.values():
+        _text(value, limits.METADATA_VALUE_MAX, blank=True)
+    try:
+        return limits.check_metadata(metadata)
+    except limits.Refused:
+        raise NotPlain from None
+
+
+def _key(value) -> str:
+    if type(value) is not str or not CANONICAL_UUID.fullmatch(value):
+        raise NotPlain
+    return value
+
+
+def _text(value, max_length: int, blank: bool = False) -> str:
+    """Text DRF's CharField would keep as it is: no surrounding spaces to trim, storable."""
+    if type(value) is not str or len(value) > max_length or (not value and not blank) or value.strip() != value:
+        raise NotPlain
+    if not value.isascii():
+        try:
+            limits.check_storable(value, "text")
+        except limits.Refused:
+            raise NotPlain from None
+    elif "\x00" in value:
+        raise NotPlain
+    return value

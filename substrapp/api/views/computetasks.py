@@ -10,7 +10,12 @@ from rest_framework.response import Response
 from substrapp import computation
 from substrapp.api.filtersets.computetasks import TaskFilterSet
 from substrapp.api.scoping import ChannelScopedViewMixin
-from substrapp.api.serializers.computetasks import BulkCreateSerializer, TaskAssetSerializer, TaskSerializer
+from substrapp.api.serializers.computetasks import (
+    BulkCreateSerializer,
+    TaskAssetSerializer,
+    TaskSerializer,
+    validated_tasks,
+)
 from substrapp.api.views.datasets import FILE_ROUTE, peer_asset
 from substrapp.assetfiles import check_peer_in_channel, fetch_from_owner
 from substrapp.models import ComputePlan, ComputeTask, channel_of
@@ -30,9 +35,7 @@ class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(request=BulkCreateSerializer, responses=TaskSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="bulk_create", filter_backends=[])
     def bulk_create(self, request):
-        batch = BulkCreateSerializer(data=request.data)
-        batch.is_valid(raise_exception=True)
-        tasks = computation.register_tasks(channel_of(request.user), batch.validated_data["tasks"])
+        tasks = computation.register_tasks(channel_of(request.user), validated_tasks(request.data))
         return Response(self.get_serializer(tasks, many=True).data)
 
     @extend_schema(responses=TaskAssetSerializer(many=True))
