@@ -172,6 +172,31 @@ def same_json(stored, sent) -> bool:
 
 
 @PROPERTIES
+@given(document=JSON_DOCUMENTS, ascii_only=st.booleans(), as_bytes=st.booleans())
+def test_the_loader_answers_as_check_json_on_what_the_text_decodes_to(document, ascii_only, as_bytes):
+    """`loads` checks the texts only when an escape or the text itself can hold what is not
+    storable: its answer is check_json's on the decoded document all the same, escaped or not,
+    as text or as UTF-8."""
+    text = json.dumps(document, ensure_ascii=ascii_only)
+    decoded = json.loads(text)  # an escaped surrogate pair decodes to one character, for one
+    if as_bytes:
+        try:
+            text = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate written raw: no UTF-8 body carries it
+            return
+    # json.dumps writes a number that is not finite as NaN or Infinity, which `loads` refuses.
+    infinite = any(isinstance(v, float) and not math.isfinite(v) for v in leaves_and_keys(decoded))
+    try:
+        limits.check_json(decoded)
+    except limits.Refused as refused:
+        with pytest.raises(limits.Refused) as loaded:
+            limits.loads(text)
+        assert loaded.value.code == (limits.INVALID_JSON if infinite else refused.code)
+        return
+    assert limits.loads(text) == decoded
+
+
+@PROPERTIES
 @given(depth=st.integers(min_value=1, max_value=5_000), opener=st.sampled_from(["[", '{"a":']))
 def test_json_nested_past_the_limit_is_refused_as_too_deep_and_within_it_is_loaded(depth, opener):
     closer = "]" if opener == "[" else "}"
