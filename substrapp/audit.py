@@ -2,7 +2,7 @@
 
 One place records: `AuditMiddleware` (substrapp/middleware.py) hands every state-changing request
 (POST, PUT, PATCH, DELETE: the API, logins, the Django admin) to `record_request` once its answer
-is known; operator commands call `record_command`. A request that acts on several assets (a batch
+is sent (the caller does not wait on its records); operator commands call `record_command`. A request that acts on several assets (a batch
 of tasks or data samples) gives one record per asset, under one request id.
 
 An action that writes to the ledger (a registration, a rename, a cancel) is linked to the event it
@@ -112,13 +112,20 @@ def request_id_of(request) -> str:
 
 
 def record_request(
-    request, response, request_id: str, started: datetime.datetime, written: Iterable[tuple[str, int, int]] = ()
+    request,
+    response,
+    request_id: str,
+    started: datetime.datetime,
+    written: Iterable[tuple[str, int, int]] = (),
+    finished: datetime.datetime | None = None,
 ) -> None:
-    """Writes the records of one state-changing request, after its answer; `written`: the
-    (channel, first, last) positions its orchestrator calls wrote. A failure here is logged,
-    never turned into an error for a request that has already done its work."""
+    """Writes the records of one state-changing request, after its answer (ready at `finished`,
+    now by default); `written`: the (channel, first, last) positions its orchestrator calls
+    wrote. A failure here is logged, never turned into an error for a request that has already
+    done its work."""
     try:
-        _write(_with_positions(_records_of(request, response, request_id, started), written))
+        records = _records_of(request, response, request_id, started, finished or timezone.now())
+        _write(_with_positions(records, written))
     except Exception:
         logger.exception(
             "could not write the audit record of request %s (%s %s)", request_id, request.method, request.path
@@ -135,14 +142,14 @@ def record_command(action: str, actor: str, channel: str = "", asset_key: str = 
     _write([record])
 
 
-def _records_of(request, response, request_id: str, started) -> list[AuditRecord]:
+def _records_of(request, response, request_id: str, started, finished) -> list[AuditRecord]:
     match = getattr(request, "resolver_match", None)
     url_name = match.view_name if match is not None else ""
     action = ACTIONS.get((url_name, request.method)) or Action(f"{request.method} {url_name or 'unknown route'}")
     actor_kind, actor, channel = _actor_of(request, url_name)
     status = response.status_code
     common = {
-        "time": started, "finished_at": timezone.now(), "request_id": request_id, "actor_kind": actor_kind,
+        "time": started, "finished_at": finished, "request_id": request_id, "actor_kind": actor_kind,
         "actor": actor[:150], "channel": channel or "", "action": action.name[:100], "method": request.method,
         "path": request.path[:PATH_MAX], "outcome": _outcome(url_name, status), "status_code": status,
         "error_code": _error_code(response)[:100], "expected_asset_kind": action.asset_kind,

@@ -89,7 +89,17 @@ class AuditMiddleware:
         # about: on every line logged while it is answered; ledger_writes: the events it wrote
         with about(request=request.request_id), ledger_writes() as written:
             response = self.get_response(request)
-            if request.method in audit.STATE_CHANGING:
-                audit.record_request(request, response, request.request_id, started, written)
         response["X-Request-ID"] = request.request_id
+        if request.method in audit.STATE_CHANGING:
+            # Written once the answer is sent: the server closes the response after its last
+            # byte, and Django runs its closers then (the test client, before it returns). The
+            # caller does not wait on 500 records of a batch, nor on the channel's lock that the
+            # record takes while the consumer applies events (substrapp/audit.py).
+            finished = timezone.now()
+
+            def record() -> None:
+                with about(request=request.request_id):
+                    audit.record_request(request, response, request.request_id, started, written, finished)
+
+            response._resource_closers.append(record)
         return response

@@ -7,13 +7,18 @@ import datetime
 import json
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.utils import timezone
 
 from orchestrator_client.pb import assets_pb2 as pb
 from substrapp import audit
 from substrapp.consumer import consume
+from substrapp.middleware import AuditMiddleware
 from substrapp.models import AuditRecord
 from substrapp.models.audit import AuditRecordIsReadOnly
 from tests.backend.conftest import PASSWORD, client_of, make_user
@@ -97,6 +102,25 @@ def test_every_answer_carries_its_request_id_and_a_clean_given_one_is_kept(clien
     assert answer["X-Request-ID"] == "trace-42"
     assert hostile["X-Request-ID"] != "a b\x00" and len(hostile["X-Request-ID"]) == 32
     assert {r.request_id for r in records(action="login")} == {"trace-42", hostile["X-Request-ID"]}
+
+
+@pytest.mark.django_db
+def test_a_request_is_recorded_once_its_answer_is_sent_not_before():
+    request = RequestFactory().post("/somewhere/", HTTP_X_REQUEST_ID="sent-first")
+    request.user = AnonymousUser()
+
+    response = AuditMiddleware(lambda request: HttpResponse(status=201))(request)
+
+    assert response["X-Request-ID"] == "sent-first"
+    assert not records(request_id="sent-first")
+    request_finished.disconnect(close_old_connections)  # as the test client does: keep the test's connection
+    try:
+        response.close()  # what the server does after the last byte of the answer
+    finally:
+        request_finished.connect(close_old_connections)
+    assert [(r.method, r.path, r.status_code, r.outcome) for r in records(request_id="sent-first")] == [
+        ("POST", "/somewhere/", 201, "DONE")
+    ]
 
 
 @pytest.mark.django_db
