@@ -2,8 +2,9 @@
 
 One place records: `AuditMiddleware` (substrapp/middleware.py) hands every state-changing request
 (POST, PUT, PATCH, DELETE: the API, logins, the Django admin) to `record_request` once its answer
-is sent (the caller does not wait on its records); operator commands call `record_command`. A request that acts on several assets (a batch
-of tasks or data samples) gives one record per asset, under one request id.
+is sent (the caller does not wait on its records); operator commands call `record_command`. A
+request that acts on several assets (a batch of tasks or data samples) gives one record per asset,
+under one request id.
 
 An action that writes to the ledger (a registration, a rename, a cancel) is linked to the event it
 caused, by position and hash. The event reaches this organization through the event consumer,
@@ -259,7 +260,8 @@ def _write(records: list[AuditRecord]) -> None:
         for channel in sorted(channels):
             waiting = [r for r in records if r.channel == channel and r.expected_event_kind]
             kept = OwnLedgerEvent.objects.filter(channel=channel, asset_key__in={r.asset_key for r in waiting})
-            _match(waiting, list(kept))
+            # Read as rows, not models: a batch's 500 events, only compared.
+            _match(waiting, list(kept.values_list(*MATCHED_FIELDS, named=True)))
         insert_rows(AuditRecord, [_row_of(record) for record in records])
 
 
@@ -301,6 +303,10 @@ def _own_event(channel: str, event) -> OwnLedgerEvent | None:
         asset_key=event.asset_key, timestamp=parse_datetime(event.timestamp), name=str(snapshot.get("name", ""))[:200],
         status=str(snapshot.get("status", ""))[:50],
     )  # fmt: skip
+
+
+# What _match reads of an event.
+MATCHED_FIELDS = ("channel", "position", "hash", "asset_kind", "event_kind", "asset_key", "timestamp", "name")
 
 
 def _match(records: list[AuditRecord], events: list[OwnLedgerEvent]) -> list[tuple]:
