@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -265,8 +265,10 @@ def _write(records: list[AuditRecord]) -> None:
         insert_rows(AuditRecord, [_row_of(record) for record in records])
 
 
-def _row_of(record: AuditRecord) -> dict:
-    return {field.attname: getattr(record, field.attname) for field in AuditRecord._meta.concrete_fields}
+def _row_of(instance: models.Model) -> dict:
+    """An unsaved instance's columns, for insert_rows; an auto-incremented id is the database's."""
+    fields = type(instance)._meta.concrete_fields
+    return {f.attname: getattr(instance, f.attname) for f in fields if not isinstance(f, models.fields.AutoFieldMixin)}
 
 
 def _lock_channel(channel: str) -> None:
@@ -284,7 +286,7 @@ def note_ledger_events(channel: str, events: Iterable) -> None:
     own = [kept for kept in (_own_event(channel, event) for event in events) if kept is not None]
     if not own:
         return
-    OwnLedgerEvent.objects.bulk_create(own, ignore_conflicts=True)  # a replay keeps them once
+    insert_rows(OwnLedgerEvent, [_row_of(event) for event in own], ignore_conflicts=True)  # a replay keeps them once
     waiting = AuditRecord.objects.filter(
         channel=channel, ledger_position=None, outcome=Outcome.DONE, asset_key__in={e.asset_key for e in own}
     ).exclude(expected_event_kind="")
