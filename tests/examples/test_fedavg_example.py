@@ -71,7 +71,7 @@ def test_each_archive_holds_a_dockerfile_whose_entrypoint_names_its_function(fil
 
 def test_a_train_pause_is_an_image_environment_that_delays_train_and_nothing_else(tmp_path, files, monkeypatch):
     paused = prepare_files(tmp_path / "paused", train_pause=0.25)
-    for name, archive in paused.archives.items():
+    for archive in paused.archives.values():
         with zipfile.ZipFile(archive) as zipped:
             dockerfile = zipped.read("Dockerfile").decode()
         assert dockerfile.count("ENV FEDAVG_TRAIN_PAUSE_SECONDS=0.25\n") == 1
