@@ -263,14 +263,11 @@ def _key(value) -> str:
 
 
 def _text(value, max_length: int, blank: bool = False) -> str:
-    """Text DRF's CharField would keep as it is: no surrounding spaces to trim, storable."""
-    if type(value) is not str or len(value) > max_length or (not value and not blank) or value.strip() != value:
+    """Text DRF's CharField would keep as it is (no surrounding spaces to trim) and that the one
+    definition (`limits.check_text`) accepts."""
+    if type(value) is not str or value.strip() != value:
         raise NotPlain
-    if not value.isascii():
-        try:
-            limits.check_storable(value, "text")
-        except limits.Refused:
-            raise NotPlain from None
-    elif "\x00" in value:
-        raise NotPlain
-    return value
+    try:
+        return limits.check_text(value, "text", max_length, required=not blank)
+    except limits.Refused:
+        raise NotPlain from None
