@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import connections, models, router
+from django.utils import timezone
 
 
 def insert_rows(
@@ -48,7 +49,8 @@ def insert_rows(
         if field.attname not in rows[0] and not isinstance(field, models.fields.AutoFieldMixin)
     ]
     if missing:
-        rows = [{**row, **{field.attname: field.get_default() for field in missing}} for row in rows]
+        defaults = {field.attname: _default(field) for field in missing}
+        rows = [{**row, **defaults} for row in rows]
     fields = [model._meta.get_field(name) for name in rows[0]]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -67,6 +69,13 @@ def insert_rows(
         rows = [{renamed.get(name, name): value for name, value in row.items()} for row in rows]
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+
+
+def _default(field: models.Field):
+    """What a saved instance would hold: `auto_now(_add)` dates are now, as their pre_save makes them."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return timezone.now()
+    return field.get_default()
 
 
 def _columns(model: type[models.Model], names: Sequence[str]) -> list[str]:

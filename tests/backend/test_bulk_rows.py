@@ -73,3 +73,16 @@ def test_a_value_too_long_for_its_column_is_refused_as_by_any_insert():
         pytest.skip("SQLite does not bound text lengths")
     with pytest.raises(Exception, match="too long"):
         insert_rows(Organization, [org("x" * 101, "http://long")])
+
+
+@pytest.mark.django_db
+def test_a_date_the_rows_leave_out_that_saving_sets_is_now():
+    from django.utils import timezone
+
+    from substrapp.models import ChannelCursor
+
+    before = timezone.now()
+    insert_rows(ChannelCursor, [{"channel": "bulkchannel", "position": 3}])
+
+    cursor = ChannelCursor.objects.get(channel="bulkchannel")
+    assert cursor.position == 3 and before <= cursor.updated_at <= timezone.now()
