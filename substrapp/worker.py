@@ -275,6 +275,7 @@ PENDING = (
     TaskStatus.WAITING_FOR_EXECUTOR_SLOT,
 )
 _prestarted: set[tuple[str, str]] = set()  # (plan, image checksum) this process started ahead
+_looked_at: set[str] = set()  # plans whose functions this process has looked up for a prestart
 _prestarted_lock = threading.Lock()
 
 
@@ -283,6 +284,9 @@ def prestart_plan(task: ComputeTask, plan_dir: Path) -> None:
     (and fork servers) of the plan's other functions that this organization runs later, so that
     their first task does not wait for them. Only images already on this worker: a build is the
     task's own business. `end_plan` removes them with the plan's other containers."""
+    with _prestarted_lock:
+        if task.compute_plan_id in _looked_at:  # every task runs this: one lookup per plan
+            return
     _prestart(task.compute_plan_id, plan_dir, exclude=task.function.archive_checksum, build=False)
 
 
@@ -295,13 +299,14 @@ def prestart_plan_ahead(plan_key: str) -> None:
 
 
 def _prestart(plan_key: str, plan_dir: Path, exclude: str | None, build: bool) -> None:
-    pending = (
+    pending = list(
         ComputeTask.objects.filter(compute_plan=plan_key, worker=settings.ORG_ID, status__in=PENDING)
         .values("function_id", "function__archive_checksum")
         .annotate(first_rank=Min("rank"))
         .order_by("first_rank", "function_id")
     )
     with _prestarted_lock:
+        _looked_at.add(plan_key)
         wanted = {}
         for row in pending:
             checksum = row["function__archive_checksum"]
@@ -764,6 +769,7 @@ def end_plan(plan_key: str) -> None:
     """The plan has ended: its container and its folders go."""
     with _prestarted_lock:
         _prestarted.difference_update({started for started in _prestarted if started[0] == plan_key})
+        _looked_at.discard(plan_key)
     executor().end_plan(plan_key)
     shutil.rmtree(settings.COMPUTE_DIR / "plans" / plan_key, ignore_errors=True)
 
