@@ -5,7 +5,7 @@ substrapp/tasks.py."""
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
@@ -36,3 +36,11 @@ def reconcile_in_background(sender=None, **kwargs) -> None:
     from substrapp import reconcile  # the app registry is ready only once the worker runs
 
     reconcile.start_in_background()
+
+
+@worker_process_init.connect
+def settle_heap(**kwargs) -> None:
+    """Each pool process, once forked with the app loaded (orchestrator_client/heap.py)."""
+    from orchestrator_client import heap
+
+    heap.settle()

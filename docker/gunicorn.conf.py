@@ -48,6 +48,12 @@ if metrics_port:
     os.makedirs(metrics_dir, exist_ok=True)
 
 
+def post_worker_init(worker):
+    from orchestrator_client import heap
+
+    heap.settle()  # the application is loaded: Django, DRF and the URL conf live as long as the worker
+
+
 def when_ready(server):
     if metrics_port:
         from prometheus_client import CollectorRegistry, multiprocess, start_http_server

@@ -3,7 +3,6 @@ answers into messages and its errors into gRPC statuses with an `error-code`."""
 
 import contextlib
 import functools
-import gc
 import logging
 import signal
 import sys
@@ -23,6 +22,7 @@ from orchestrator.feed import Feeds, batch_element
 from orchestrator.identity import Channels, caller_of
 from orchestrator.ledger import computeplans, computetasks, datasets, functions, organizations, outputs
 from orchestrator.notifier import listen_postgres
+from orchestrator_client import heap
 from orchestrator_client.logs import about
 from orchestrator_client.pb import assets_pb2 as pb
 from orchestrator_client.pb import service_pb2 as api
@@ -35,7 +35,6 @@ MESSAGE_LIMIT = 256 * 1024 * 1024
 EVENT_BATCH = 500
 STOP_GRACE_S = 5
 SWITCH_INTERVAL_S = 0.0005
-GC_THRESHOLD = 50_000
 
 
 def enum_name(message, field: str) -> str:
@@ -406,17 +405,12 @@ def serve(address: str, certificate: bytes, private_key: bytes, client_ca: bytes
     # after each it must win the GIL back from the other threads: with Python's default 5 ms switch
     # interval, every other writer of the channel waits for those hand-overs.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    # A registration batch allocates a few hundred thousand short-lived objects: with the default
-    # threshold (700), the cyclic collector runs hundreds of times per batch, walking the objects
-    # that live as long as the process each time it reaches the older generations.
-    gc.set_threshold(GC_THRESHOLD, 50, 100)
     channels = Channels.from_file(settings.CHANNELS_FILE)
     ensure_channel_heads(channels.members)
     connection.close()
     server, port = build_server(address, certificate, private_key, client_ca, channels)
     stop_listener = start_listener()
-    gc.collect()
-    gc.freeze()  # what was loaded at start is never garbage: the collector no longer walks it
+    heap.settle()
     server.start()
     if settings.METRICS_PORT:
         metrics.serve_metrics(settings.METRICS_PORT)

@@ -5,6 +5,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from orchestrator_client import heap
 from substrapp import metrics
 from substrapp.channels import channel_names
 from substrapp.consumer import consume_channels
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             raise CommandError(f"not channels of this organization: {', '.join(unknown)}")
         if settings.CONSUMER_METRICS_PORT:
             metrics.serve_metrics(settings.CONSUMER_METRICS_PORT)
+        if not until_idle:  # a service for the process's life, not a catch-up run inside another program
+            heap.settle()
         stop = threading.Event()
         with _stopped_by_signals(stop):
             failures = consume_channels(channels, stop=stop, stop_when_idle=until_idle)
