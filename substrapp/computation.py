@@ -6,11 +6,14 @@ mirror's. Refusals are `RegistrationRefused` (the caller's input) or `Conflict` 
 different asset); the API turns them into 400 and 409.
 """
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 
 import orchestrator_client
 from substrapp.channels import get_channel
-from substrapp.mirror import compute_task_fields, save_snapshots, snapshot_of
+from substrapp.mirror import compute_task_fields, save_snapshots, saving_snapshots, snapshot_of
 from substrapp.models import (
     ComputePlan,
     ComputeTask,
@@ -24,6 +27,8 @@ from substrapp.models import (
     TaskStatus,
 )
 from substrapp.orchestration import orchestrator_for
+
+T = TypeVar("T")
 
 
 class RegistrationRefused(Exception):
@@ -86,9 +91,11 @@ def _mirrored_plan(channel: str, answer) -> ComputePlan:
 # Tasks
 
 
-def register_tasks(channel: str, tasks: list[dict]) -> list[ComputeTask]:
-    """Registers a batch of tasks given in the SDK's shape, whole or not at all, and returns the
-    mirrored tasks in the request's order. An identical batch sent again is the same tasks."""
+def register_tasks(channel: str, tasks: list[dict], represent: Callable[[list[ComputeTask]], T]) -> T:
+    """Registers a batch of tasks given in the SDK's shape, whole or not at all, and returns
+    `represent` of the mirrored tasks in the request's order. An identical batch sent again is
+    the same tasks. The tasks are represented while their rows are written, and returned once
+    they are in the mirror."""
     client = orchestrator_for(channel)
     try:
         answers = client.register_tasks([orchestrator_task(task) for task in tasks])
@@ -103,8 +110,8 @@ def register_tasks(channel: str, tasks: list[dict]) -> list[ComputeTask]:
         raise RegistrationRefused(error.message, error.code) from None
     snapshots = [snapshot_of(answer) for answer in answers]
     _mirror_references(channel, client, snapshots)
-    save_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True)
-    return _as_answered(channel, snapshots)
+    with saving_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True):
+        return represent(_as_answered(channel, snapshots))
 
 
 def _as_answered(channel: str, snapshots: list[dict]) -> list[ComputeTask]:

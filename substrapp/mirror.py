@@ -9,10 +9,13 @@ consumer and the registration endpoints can both save the same asset in any orde
     save_snapshots("mychannel", "ASSET_COMPUTE_PLAN", [snapshot_of(client.register_compute_plan(...))])
 """
 
+import concurrent.futures
+import contextlib
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import models
+from django.db import close_old_connections, connections, models, router
 from django.utils.dateparse import parse_datetime
 from google.protobuf import json_format
 
@@ -325,3 +328,38 @@ def save_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created
         )
     if mirror.relate is not None:
         mirror.relate([snapshot for _, snapshot in latest.values()])
+
+
+# Threads that write a registration's rows while its request builds the answer; a request past
+# the fourth at once waits for one.
+_SAVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mirror-save")
+
+
+@contextlib.contextmanager
+def saving_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created: bool = False):
+    """`save_snapshots` on another database connection while the block runs, done when the block
+    ends: a registration builds its answer (500 tasks) while PostgreSQL inserts their rows, and
+    still answers only once they are in the mirror. A failed save fails the block, after it
+    has run. Inside a transaction (another connection could not see its rows) or on SQLite (one
+    writer at a time), the rows are saved first, on the caller's connection."""
+    connection = connections[router.db_for_write(MIRRORS[asset_kind].model)]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        save_snapshots(channel, asset_kind, snapshots, created)
+        yield
+        return
+    # The caller's context (the request id of its log lines) goes with the work.
+    context = contextvars.copy_context()
+    saving = _SAVERS.submit(context.run, _save_and_hand_back, channel, asset_kind, snapshots, created)
+    try:
+        yield
+    except BaseException:
+        concurrent.futures.wait([saving])  # nothing is left writing behind a failed request
+        raise
+    saving.result()
+
+
+def _save_and_hand_back(channel: str, asset_kind: str, snapshots: list[dict], created: bool) -> None:
+    try:
+        save_snapshots(channel, asset_kind, snapshots, created)
+    finally:
+        close_old_connections()  # back to the pool, or kept for CONN_MAX_AGE, as after a request

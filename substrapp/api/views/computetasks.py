@@ -35,8 +35,10 @@ class TaskViewSet(ChannelScopedViewMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(request=BulkCreateSerializer, responses=TaskSerializer(many=True))
     @action(detail=False, methods=["post"], url_path="bulk_create", filter_backends=[])
     def bulk_create(self, request):
-        tasks = computation.register_tasks(channel_of(request.user), validated_tasks(request.data))
-        return Response(self.get_serializer(tasks, many=True).data)
+        def represent(tasks):
+            return self.get_serializer(tasks, many=True).data
+
+        return Response(computation.register_tasks(channel_of(request.user), validated_tasks(request.data), represent))
 
     @extend_schema(responses=TaskAssetSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
