@@ -135,9 +135,10 @@ def check_json(document, field: str = "JSON", max_depth: int = JSON_DEPTH_MAX):
 def loads(text, field: str = "JSON", max_depth: int = JSON_DEPTH_MAX):
     """The safe JSON loader: `json.loads`, then `check_json`. Refuses with `Refused` what is not
     JSON (NaN and Infinity included), deeper than `max_depth`, or not storable text."""
-    if isinstance(text, bytes | bytearray):
+    decoded = isinstance(text, bytes | bytearray)
+    if decoded:
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8")  # strict: it refuses an encoded surrogate
         except UnicodeDecodeError:
             raise Refused(INVALID_JSON, f"{field} is not UTF-8") from None
     if not isinstance(text, str):
@@ -152,7 +153,7 @@ def loads(text, field: str = "JSON", max_depth: int = JSON_DEPTH_MAX):
     # surrogate, can only come from a \u escape, or from a text that holds a lone surrogate
     # itself. Without either, every string and key is storable: only the depth and the numbers
     # are left to check (the texts of a 500-task batch took four times its decoding).
-    return _check_document(document, field, max_depth, check_texts="\\u" in text or not _encodes(text))
+    return _check_document(document, field, max_depth, check_texts="\\u" in text or not (decoded or _encodes(text)))
 
 
 def _encodes(text: str) -> bool:
