@@ -144,9 +144,12 @@ def apply_events(channel: str, events: list) -> None:
         cursor, _ = ChannelCursor.objects.select_for_update().get_or_create(channel=channel)
         if (events[0].position, events[0].prev_hash) != (cursor.position + 1, cursor.hash):
             raise CursorMoved(f"channel {channel}: event {events[0].position} does not follow the cursor {cursor}")
+        audit.note_ledger_events(channel, events)  # under the cursor's lock: substrapp/audit.py
+        # Last before the commit: the API inserts the rows of the tasks it registers at the same
+        # time (substrapp/computation.py), and waits for this transaction on each row it also
+        # wrote; the shorter the rows stay locked, the sooner the registration answers.
         for (asset_kind, creation), snapshots in runs_of_one_kind(changes, created):
             save_snapshots(channel, asset_kind, snapshots, created=creation)
-        audit.note_ledger_events(channel, events)  # under the cursor's lock: substrapp/audit.py
         cursor.position, cursor.hash = events[-1].position, events[-1].hash
         cursor.stalled_position, cursor.stalled_error, cursor.stalled_since = None, "", None
         cursor.save()

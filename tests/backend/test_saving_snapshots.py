@@ -1,12 +1,14 @@
 """`saving_snapshots` (substrapp/mirror.py): a registration's rows are written on another
 connection while its answer is built, and the block ends only once they are in the mirror."""
 
+import uuid
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from substrapp.mirror import saving_snapshots
-from substrapp.models import Organization
+from substrapp.mirror import save_snapshots, saving_snapshots
+from substrapp.models import ComputePlan, Organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +65,26 @@ def test_inside_a_transaction_the_rows_are_saved_first_on_the_callers_connection
         assert [query for query in callers.captured_queries if "INSERT" in query["sql"]]
         transaction.set_rollback(True)
     assert saved() == set()
+
+
+def plans(keys: list[str], name: str) -> list[dict]:
+    dates = {"creation_date": "2026-12-06T07:00:00Z", "start_date": "", "end_date": "", "cancelation_date": "",
+             "failure_date": ""}  # fmt: skip
+    return [
+        {"key": key, "name": name, "owner": "MyOrg1MSP", "tag": "", "metadata": {}, "status": "PLAN_STATUS_CREATED",
+         "failed_task_key": "", **dates}
+        for key in keys
+    ]  # fmt: skip
+
+
+def test_created_snapshots_already_in_the_mirror_are_not_inserted_again():
+    keys = [str(uuid.uuid4()) for _ in range(4)]
+    save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", plans(keys[:2], "first"), created=True)
+
+    with CaptureQueriesContext(connection) as again:
+        save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", plans(keys[:2], "second"), created=True)
+    assert not [query for query in again.captured_queries if "INSERT" in query["sql"]]
+
+    save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", plans(keys, "third"), created=True)
+    names = dict(ComputePlan.objects.values_list("key", "name"))
+    assert names == {keys[0]: "first", keys[1]: "first", keys[2]: "third", keys[3]: "third"}
