@@ -144,7 +144,8 @@ def apply_events(channel: str, events: list) -> None:
         cursor, _ = ChannelCursor.objects.select_for_update().get_or_create(channel=channel)
         if (events[0].position, events[0].prev_hash) != (cursor.position + 1, cursor.hash):
             raise CursorMoved(f"channel {channel}: event {events[0].position} does not follow the cursor {cursor}")
-        audit.note_ledger_events(channel, events)  # under the cursor's lock: substrapp/audit.py
+        # Under the cursor's lock (substrapp/audit.py), with the snapshots decoded above.
+        audit.note_ledger_events(channel, events, [snapshot for _, snapshot in changes])
         # Last before the commit: the API inserts the rows of the tasks it registers at the same
         # time (substrapp/computation.py), and waits for this transaction on each row it also
         # wrote; the shorter the rows stay locked, the sooner the registration answers.
