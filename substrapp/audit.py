@@ -35,14 +35,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from orchestrator_client.pb import assets_pb2 as pb
 from substrapp.models import AuditRecord, ChannelCursor, OwnLedgerEvent, channel_of
 from substrapp.models.audit import ActorKind, Outcome
-from substrapp.models.bulk import insert_rows
+from substrapp.models.bulk import insert_rows, row_of
 
 logger = logging.getLogger(__name__)
 
@@ -262,13 +262,7 @@ def _write(records: list[AuditRecord]) -> None:
             kept = OwnLedgerEvent.objects.filter(channel=channel, asset_key__in={r.asset_key for r in waiting})
             # Read as rows, not models: a batch's 500 events, only compared.
             _match(waiting, list(kept.values_list(*MATCHED_FIELDS, named=True)))
-        insert_rows(AuditRecord, [_row_of(record) for record in records])
-
-
-def _row_of(instance: models.Model) -> dict:
-    """An unsaved instance's columns, for insert_rows; an auto-incremented id is the database's."""
-    fields = type(instance)._meta.concrete_fields
-    return {f.attname: getattr(instance, f.attname) for f in fields if not isinstance(f, models.fields.AutoFieldMixin)}
+        insert_rows(AuditRecord, [row_of(record) for record in records])
 
 
 def _lock_channel(channel: str) -> None:
@@ -289,7 +283,7 @@ def note_ledger_events(channel: str, events: Sequence, snapshots: Sequence[dict]
     own = [event for event in kept if event is not None]
     if not own:
         return
-    insert_rows(OwnLedgerEvent, [_row_of(event) for event in own], ignore_conflicts=True)  # a replay keeps them once
+    insert_rows(OwnLedgerEvent, [row_of(event) for event in own], ignore_conflicts=True)  # a replay keeps them once
     waiting = AuditRecord.objects.filter(
         channel=channel, ledger_position=None, outcome=Outcome.DONE, asset_key__in={e.asset_key for e in own}
     ).exclude(expected_event_kind="")

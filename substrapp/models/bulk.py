@@ -8,6 +8,7 @@ it the database's own work. Other databases (the embedded SQLite) keep `bulk_cre
 
     insert_rows(ComputeTask, rows, ignore_conflicts=True)
     insert_rows(Function, rows, unique_fields=("key",), update_fields=["name", …])
+    insert_rows(AuditRecord, [row_of(record) for record in records])  # unsaved instances
 """
 
 import datetime
@@ -69,6 +70,12 @@ def insert_rows(
         rows = [{renamed.get(name, name): value for name, value in row.items()} for row in rows]
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+
+
+def row_of(instance: models.Model) -> dict:
+    """An unsaved instance's columns, for insert_rows; an auto-incremented id is the database's."""
+    fields = type(instance)._meta.concrete_fields
+    return {f.attname: getattr(instance, f.attname) for f in fields if not isinstance(f, models.fields.AutoFieldMixin)}
 
 
 def _default(field: models.Field):
