@@ -94,8 +94,9 @@ def _mirrored_plan(channel: str, answer) -> ComputePlan:
 def register_tasks(channel: str, tasks: list[dict], represent: Callable[[list[ComputeTask]], T]) -> T:
     """Registers a batch of tasks given in the SDK's shape, whole or not at all, and returns
     `represent` of the mirrored tasks in the request's order. An identical batch sent again is
-    the same tasks. The tasks are represented while their rows are written, and returned once
-    they are in the mirror."""
+    the same tasks. The tasks are represented while their rows are written, and returned without
+    waiting for them: a user's read of the channel does (`for_user`). The SDK sends the next
+    batch meanwhile."""
     client = orchestrator_for(channel)
     try:
         answers = client.register_tasks([orchestrator_task(task) for task in tasks])
@@ -110,7 +111,7 @@ def register_tasks(channel: str, tasks: list[dict], represent: Callable[[list[Co
         raise RegistrationRefused(error.message, error.code) from None
     snapshots = [snapshot_of(answer) for answer in answers]
     _mirror_references(channel, client, snapshots)
-    with saving_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True):
+    with saving_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True, behind=True):
         return represent(_as_answered(channel, snapshots))
 
 

@@ -12,10 +12,13 @@ consumer and the registration endpoints can both save the same asset in any orde
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import close_old_connections, connections, models, router
+from django.db import close_old_connections, connections, models, router, transaction
 from django.utils.dateparse import parse_datetime
 from google.protobuf import json_format
 
@@ -32,6 +35,9 @@ from substrapp.models import (
     Performance,
 )
 from substrapp.models.bulk import insert_rows
+from substrapp.models.scoping import hold_writes_behind
+
+logger = logging.getLogger(__name__)
 
 
 def snapshot_of(message) -> dict:
@@ -348,30 +354,51 @@ _SAVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefi
 
 
 @contextlib.contextmanager
-def saving_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created: bool = False):
-    """`save_snapshots` on another database connection while the block runs, done when the block
-    ends: a registration builds its answer (500 tasks) while PostgreSQL inserts their rows, and
-    still answers only once they are in the mirror. A failed save fails the block, after it
-    has run. Inside a transaction (another connection could not see its rows) or on SQLite (one
-    writer at a time), the rows are saved first, on the caller's connection."""
+def saving_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created: bool = False, behind: bool = False):
+    """`save_snapshots` on another database connection while the block runs: a registration
+    builds its answer (500 tasks) while PostgreSQL inserts their rows. The block ends once they
+    are in the mirror, or with `behind`, once the writer holds its channel's lock: the rows are
+    still being written when the answer goes, and a user's read of the channel waits for them
+    (`ChannelScopedQuerySet.for_user`). A failed save fails the block, after it has run; behind
+    the answer, it is logged, and the consumer saves the same assets from their events. Inside
+    a transaction (another connection could not see its rows) or on SQLite (one writer at a
+    time), the rows are saved first, on the caller's connection."""
     connection = connections[router.db_for_write(MIRRORS[asset_kind].model)]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         save_snapshots(channel, asset_kind, snapshots, created)
         yield
         return
+    holding = threading.Event()
     # The caller's context (the request id of its log lines) goes with the work.
     context = contextvars.copy_context()
-    saving = _SAVERS.submit(context.run, _save_and_hand_back, channel, asset_kind, snapshots, created)
+    saving = _SAVERS.submit(context.run, _save_and_hand_back, channel, asset_kind, snapshots, created, holding)
     try:
         yield
     except BaseException:
         concurrent.futures.wait([saving])  # nothing is left writing behind a failed request
         raise
-    saving.result()
+    if not behind:
+        saving.result()
+        return
+    holding.wait()
+    saving.add_done_callback(functools.partial(_log_failure, asset_kind, len(snapshots)))
 
 
-def _save_and_hand_back(channel: str, asset_kind: str, snapshots: list[dict], created: bool) -> None:
+def _save_and_hand_back(
+    channel: str, asset_kind: str, snapshots: list[dict], created: bool, holding: threading.Event
+) -> None:
     try:
-        save_snapshots(channel, asset_kind, snapshots, created)
+        with transaction.atomic():
+            hold_writes_behind(channel)
+            holding.set()
+            save_snapshots(channel, asset_kind, snapshots, created)
     finally:
+        holding.set()  # a writer that could not even take the lock does not hold its caller
         close_old_connections()  # back to the pool, or kept for CONN_MAX_AGE, as after a request
+
+
+def _log_failure(asset_kind: str, count: int, saving: concurrent.futures.Future) -> None:
+    error = saving.exception()
+    if error is not None:
+        logger.error("%d %s rows were not saved behind their answer; the consumer will save them: %r", count,
+                  asset_kind, error)  # fmt: skip

@@ -17,6 +17,7 @@ from substrapp import tasks, worker
 from substrapp.consumer import consume
 from substrapp.mirror import save_snapshots, snapshot_of
 from substrapp.models import ComputePlan, ComputeTask, FailureReport, Model, TaskExecution
+from substrapp.models.scoping import wait_for_writes_behind
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.conftest import PASSWORD, client_of, make_user
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
@@ -103,7 +104,11 @@ MODEL_OUTPUT = {"model": {"permissions": {"public": False, "authorized_ids": [OR
 
 
 def bulk_create(api, tasks):
-    return api.post("/task/bulk_create/", {"tasks": tasks}, format="json")
+    answer = api.post("/task/bulk_create/", {"tasks": tasks}, format="json")
+    # The rows are written behind the answer: a user's read waits for them, and so do these
+    # tests, which read the mirror directly.
+    wait_for_writes_behind(CHANNEL)
+    return answer
 
 
 # Compute plans

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from substrapp.models import ComputePlan, ComputeTask, TaskExecution
+from substrapp.models.scoping import wait_for_writes_behind
 from tests.backend import test_compute_api as compute_api
 from tests.backend.conftest import make_user
 from tests.backend.test_compute_api import (
@@ -86,6 +87,7 @@ def train_and_evaluate(world, browser, plan, round_idx="1"):
         },
     )
     assert answer.status_code == 200, answer.json()
+    wait_for_writes_behind(CHANNEL)  # the rows are written behind the answer; these tests read them directly
     return train, evaluate
 
 
@@ -290,6 +292,7 @@ def test_a_task_of_this_organizations_own_function_has_no_download_step(world, n
         {"tasks": [sdk_task(task, own, plan["key"], train_inputs(world), MODEL_OUTPUT)]},
     )
     assert answer.status_code == 200, answer.json()
+    wait_for_writes_behind(CHANNEL)  # the rows are written behind the answer; these tests read them directly
     TaskExecution.objects.create(
         task_id=task,
         channel=CHANNEL,

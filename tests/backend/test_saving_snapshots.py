@@ -1,6 +1,11 @@
 """`saving_snapshots` (substrapp/mirror.py): a registration's rows are written on another
-connection while its answer is built, and the block ends only once they are in the mirror."""
+connection while its answer is built, and the block ends only once they are in the mirror; or,
+behind its answer, once their writer holds the channel's lock that a user's read waits on."""
 
+import concurrent.futures
+import logging
+import threading
+import time
 import uuid
 
 import pytest
@@ -9,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from substrapp.mirror import save_snapshots, saving_snapshots
 from substrapp.models import ComputePlan, Organization
+from tests.backend.conftest import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,3 +94,75 @@ def test_created_snapshots_already_in_the_mirror_are_not_inserted_again():
     save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", plans(keys, "third"), created=True)
     names = dict(ComputePlan.objects.values_list("key", "name"))
     assert names == {keys[0]: "first", keys[1]: "first", keys[2]: "third", keys[3]: "third"}
+
+
+def holding_a_row(org_id: str, holding: threading.Event, release: threading.Event) -> None:
+    """Another writer's open transaction with an organization's row: an insert of the same row
+    waits for it to end."""
+    try:
+        with transaction.atomic():
+            Organization.objects.create(channel=CHANNEL, org_id=org_id, creation_date="2026-12-06T07:00:00Z")
+            holding.set()
+            release.wait(10)
+            transaction.set_rollback(True)
+    finally:
+        connection.close()
+
+
+def read_as(user) -> set[str]:
+    try:
+        return set(Organization.objects.for_user(user).values_list("org_id", flat=True))
+    finally:
+        connection.close()
+
+
+def test_behind_the_answer_the_block_ends_first_and_a_users_read_waits_for_the_rows():
+    user = make_user("reader")
+    holding, release = threading.Event(), threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(2) as threads:
+        blocker = threads.submit(holding_a_row, "Org0MSP", holding, release)
+        assert holding.wait(10)
+        with saving_snapshots(CHANNEL, "ASSET_ORGANIZATION", organizations(3), behind=True):
+            pass
+        assert saved() == set()  # the block has ended; its insert waits behind the other writer
+
+        reader = threads.submit(read_as, user)
+        time.sleep(0.5)
+        assert not reader.done()  # the user's read waits for the write its answer promised
+        release.set()
+        assert reader.result(10) == {"Org0MSP", "Org1MSP", "Org2MSP"}
+        blocker.result(10)
+
+
+def test_a_read_inside_a_transaction_does_not_keep_writers_waiting_until_it_ends():
+    user = make_user("reader")
+    with transaction.atomic():
+        assert read_as_in_transaction(user) == set()
+        # The read let the lock go at once: a write behind an answer takes it meanwhile.
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(save_behind, organizations(2)).result(10)
+
+
+def read_as_in_transaction(user) -> set[str]:
+    return set(Organization.objects.for_user(user).values_list("org_id", flat=True))
+
+
+def save_behind(snapshots: list[dict]) -> None:
+    try:
+        with saving_snapshots(CHANNEL, "ASSET_ORGANIZATION", snapshots, behind=True):
+            pass
+    finally:
+        connection.close()
+
+
+def test_a_failed_save_behind_the_answer_is_logged_and_does_not_fail_the_block(caplog):
+    broken = organizations(2)
+    broken[1]["creation_date"] = "not a date at all"
+    with caplog.at_level(logging.ERROR, logger="substrapp.mirror"):
+        with saving_snapshots(CHANNEL, "ASSET_ORGANIZATION", broken, behind=True):
+            pass
+        deadline = time.monotonic() + 10
+        while "were not saved behind their answer" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "2 ASSET_ORGANIZATION rows were not saved behind their answer" in caplog.text
+    assert saved() == set()

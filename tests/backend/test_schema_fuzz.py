@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from substrapp.consumer import consume
 from substrapp.mirror import save_snapshots, snapshot_of
 from substrapp.models import FailureReport, Model
+from substrapp.models.scoping import wait_for_writes_behind
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.conftest import client_of, make_user
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
@@ -96,6 +97,7 @@ def assets(network, admin_api) -> dict[str, list[str]]:
     for batch in ([train, evaluate], [failed, waiting]):
         registered = admin_api.post("/task/bulk_create/", {"tasks": batch}, format="json")
         assert registered.status_code == 200, registered.json()
+    wait_for_writes_behind(CHANNEL)  # the rows are written behind the answer; these tests read them directly
     world.run(train["key"])
     org1.apply_task_action(evaluate["key"], "TASK_ACTION_EXECUTING")
     performance = {"compute_task_output_identifier": "performance", "performance_value": 0.5}
