@@ -12,9 +12,13 @@ class IsoDateTimeField(serializers.DateTimeField):
     `datetime.fromisoformat` (SDK login on 3.10) refuses."""
 
     def to_representation(self, value):
-        if value is None:
-            return None
-        return value.astimezone(datetime.UTC).isoformat()
+        return iso_utc(value)
+
+
+def iso_utc(value: datetime.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(datetime.UTC).isoformat()
 
 
 @extend_schema_field(
