@@ -18,9 +18,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Each worker process takes its database connections from a pool of one per thread (read by
-# backend/settings.py in the workers, which load the application after the fork): at most
-# workers x threads connections, back to one per worker when idle, whatever the load.
-os.environ.setdefault("BACKEND_DATABASE_POOL_SIZE", str(threads))
+# backend/settings.py in the workers, which load the application after the fork), and one per
+# thread that writes a registration's rows behind its answer (substrapp/mirror.py SAVERS): a
+# request holds its connection while it waits for such a writer. At most workers x (threads +
+# 4) connections, back to one per worker when idle, whatever the load.
+MIRROR_SAVERS = 4
+os.environ.setdefault("BACKEND_DATABASE_POOL_SIZE", str(threads + MIRROR_SAVERS))
 # Connections the listen socket queues while every thread is busy; past it, clients are refused
 # at connect (they retry), not answered with errors.
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))

@@ -13,7 +13,7 @@ from django.conf import settings
 
 import orchestrator_client
 from substrapp.channels import get_channel
-from substrapp.mirror import compute_task_fields, save_snapshots, saving_snapshots, snapshot_of
+from substrapp.mirror import compute_task_fields, save_snapshots, saving_behind, snapshot_of
 from substrapp.models import (
     ComputePlan,
     ComputeTask,
@@ -98,20 +98,21 @@ def register_tasks(channel: str, tasks: list[dict], represent: Callable[[list[Co
     waiting for them: a user's read of the channel does (`for_user`). The SDK sends the next
     batch meanwhile."""
     client = orchestrator_for(channel)
-    try:
-        answers = client.register_tasks([orchestrator_task(task) for task in tasks])
-    except orchestrator_client.Conflict as error:
-        raise Conflict(error.message, [task["key"] for task in tasks]) from None
-    except (
-        orchestrator_client.InvalidRequest,
-        orchestrator_client.InvalidTransition,
-        orchestrator_client.PermissionDenied,
-        orchestrator_client.NotFound,
-    ) as error:
-        raise RegistrationRefused(error.message, error.code) from None
-    snapshots = [snapshot_of(answer) for answer in answers]
-    _mirror_references(channel, client, snapshots)
-    with saving_snapshots(channel, "ASSET_COMPUTE_TASK", snapshots, created=True, behind=True):
+    with saving_behind(channel, "ASSET_COMPUTE_TASK", created=True) as save:
+        try:
+            answers = client.register_tasks([orchestrator_task(task) for task in tasks])
+        except orchestrator_client.Conflict as error:
+            raise Conflict(error.message, [task["key"] for task in tasks]) from None
+        except (
+            orchestrator_client.InvalidRequest,
+            orchestrator_client.InvalidTransition,
+            orchestrator_client.PermissionDenied,
+            orchestrator_client.NotFound,
+        ) as error:
+            raise RegistrationRefused(error.message, error.code) from None
+        snapshots = [snapshot_of(answer) for answer in answers]
+        _mirror_references(channel, client, snapshots)
+        save(snapshots)
         return represent(_as_answered(channel, snapshots))
 
 

@@ -32,6 +32,7 @@ import logging
 import queue
 import threading
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -41,12 +42,15 @@ from orchestrator_client.pb import assets_pb2 as pb
 from substrapp import audit, metrics, queueing
 from substrapp.mirror import save_snapshots
 from substrapp.models import ChannelCursor
+from substrapp.models.scoping import wait_for_registrations
 from substrapp.orchestration import orchestrator_for
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # events applied in one local transaction, at most
 READ_AHEAD = 2000  # events the reader may hold that the applier has not taken yet
+# How long a batch with tasks this organization registered waits for the API to have saved them.
+REGISTRATION_WAIT_SECONDS = 2.0
 IDLE_SECONDS = 2.0  # without an event for this long, a draining consumer (stop_when_idle) is caught up
 # A stream is opened again after this long (from where it was), so that a connection that died
 # silently (no RST, no keepalive) is not waited on forever, and so that a stopped reader, which
@@ -138,6 +142,12 @@ def apply_events(channel: str, events: list) -> None:
     transaction: the mirror and the cursor change together or not at all."""
     changes = [(pb.AssetKind.Name(event.asset_kind), json.loads(event.asset_json)) for event in events]
     created = [_is_task_creation(event) for event in events]
+    own = (snapshot.get("owner") == settings.ORG_ID for _, snapshot in changes)
+    if any(creation and is_own for creation, is_own in zip(created, own, strict=True)):
+        # This organization's API is likely writing these very tasks behind its answer: wait for
+        # it, before taking any lock it could wait on, then find them saved. After the wait's
+        # limit, they are saved here as well.
+        wait_for_registrations(channel, REGISTRATION_WAIT_SECONDS)
     with transaction.atomic():
         # The row lock and the check make a second consumer of the channel fail instead of
         # applying the same events again.

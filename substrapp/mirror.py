@@ -35,7 +35,7 @@ from substrapp.models import (
     Performance,
 )
 from substrapp.models.bulk import insert_rows
-from substrapp.models.scoping import hold_writes_behind
+from substrapp.models.scoping import ANSWERED, REGISTERING, hold_until_commit
 
 logger = logging.getLogger(__name__)
 
@@ -348,57 +348,84 @@ def _not_saved_yet(mirror: AssetMirror, rows: list[dict]) -> list[dict]:
     return [row for row in rows if row["key"] not in present]
 
 
-# Threads that write a registration's rows while its request builds the answer; a request past
-# the fourth at once waits for one.
-_SAVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mirror-save")
+# Threads that write a registration's rows behind its answer; a registration past the fourth at
+# once waits for one. Each holds a database connection while it waits for the orchestrator:
+# docker/gunicorn.conf.py counts them in the API's pool.
+SAVERS = 4
+_SAVERS = concurrent.futures.ThreadPoolExecutor(max_workers=SAVERS, thread_name_prefix="mirror-save")
 
 
 @contextlib.contextmanager
-def saving_snapshots(channel: str, asset_kind: str, snapshots: list[dict], created: bool = False, behind: bool = False):
-    """`save_snapshots` on another database connection while the block runs: a registration
-    builds its answer (500 tasks) while PostgreSQL inserts their rows. The block ends once they
-    are in the mirror, or with `behind`, once the writer holds its channel's lock: the rows are
-    still being written when the answer goes, and a user's read of the channel waits for them
-    (`ChannelScopedQuerySet.for_user`). A failed save fails the block, after it has run; behind
-    the answer, it is logged, and the consumer saves the same assets from their events. Inside
-    a transaction (another connection could not see its rows) or on SQLite (one writer at a
-    time), the rows are saved first, on the caller's connection."""
+def saving_behind(channel: str, asset_kind: str, created: bool = False):
+    """For a registration whose rows are written behind its answer, on another connection:
+
+        with saving_behind(channel, "ASSET_COMPUTE_TASK", created=True) as save:
+            answers = orchestrator.register_tasks(...)
+            save([snapshot_of(answer) for answer in answers])
+            return answer_of(answers)
+
+    The writer starts with the block and holds the channel's REGISTERING lock while the
+    orchestrator writes (models/scoping.py: the consumer, which gets the events meanwhile, waits
+    for the rows instead of writing them too). Handed the snapshots, it takes the ANSWERED lock
+    and inserts them; the block ends once it holds that lock, and the answer goes while the rows
+    are written: a user's read of the channel waits for them (`for_user`). A failed save is
+    logged, and the consumer saves the same assets from their events. A block that fails, or
+    hands nothing, lets the writer go with nothing written. Inside a transaction (another
+    connection could not see its rows) or on SQLite (one writer at a time), `save` writes at
+    once, on the caller's connection."""
     connection = connections[router.db_for_write(MIRRORS[asset_kind].model)]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        save_snapshots(channel, asset_kind, snapshots, created)
-        yield
+        yield functools.partial(save_snapshots, channel, asset_kind, created=created)
         return
-    holding = threading.Event()
+    writer = _Writer()
     # The caller's context (the request id of its log lines) goes with the work.
     context = contextvars.copy_context()
-    saving = _SAVERS.submit(context.run, _save_and_hand_back, channel, asset_kind, snapshots, created, holding)
+    saving = _SAVERS.submit(context.run, _save_behind, channel, asset_kind, created, writer)
+    writer.registering.wait()
     try:
-        yield
+        yield writer.hand
     except BaseException:
+        writer.hand(None)
         concurrent.futures.wait([saving])  # nothing is left writing behind a failed request
         raise
-    if not behind:
-        saving.result()
-        return
-    holding.wait()
-    saving.add_done_callback(functools.partial(_log_failure, asset_kind, len(snapshots)))
+    writer.hand(None)  # a block that handed nothing
+    writer.answered.wait()
+    saving.add_done_callback(functools.partial(_log_failure, asset_kind))
 
 
-def _save_and_hand_back(
-    channel: str, asset_kind: str, snapshots: list[dict], created: bool, holding: threading.Event
-) -> None:
+class _Writer:
+    """What a registration and its writer thread tell each other."""
+
+    def __init__(self):
+        self.registering = threading.Event()  # set once the writer holds REGISTERING (or gave up)
+        self.answered = threading.Event()  # set once it holds ANSWERED (or gave up)
+        self.snapshots = concurrent.futures.Future()  # the snapshots to save, or None
+
+    def hand(self, snapshots: list[dict] | None) -> None:
+        if not self.snapshots.done():
+            self.snapshots.set_result(snapshots)
+
+
+def _save_behind(channel: str, asset_kind: str, created: bool, writer: _Writer) -> int:
     try:
         with transaction.atomic():
-            hold_writes_behind(channel)
-            holding.set()
+            hold_until_commit(REGISTERING, channel)
+            writer.registering.set()
+            snapshots = writer.snapshots.result()
+            if not snapshots:
+                return 0
+            hold_until_commit(ANSWERED, channel)
+            writer.answered.set()
             save_snapshots(channel, asset_kind, snapshots, created)
+            return len(snapshots)
     finally:
-        holding.set()  # a writer that could not even take the lock does not hold its caller
+        # A writer that could not even take the locks does not hold its caller.
+        writer.registering.set()
+        writer.answered.set()
         close_old_connections()  # back to the pool, or kept for CONN_MAX_AGE, as after a request
 
 
-def _log_failure(asset_kind: str, count: int, saving: concurrent.futures.Future) -> None:
+def _log_failure(asset_kind: str, saving: concurrent.futures.Future) -> None:
     error = saving.exception()
     if error is not None:
-        logger.error("%d %s rows were not saved behind their answer; the consumer will save them: %r", count,
-                  asset_kind, error)  # fmt: skip
+        logger.error("%s rows were not saved behind their answer; the consumer will save them: %r", asset_kind, error)

@@ -1,6 +1,7 @@
 """The event consumer keeps the local mirror in step with a real orchestrator's events: every asset
 family, idempotently, from its stored cursor, verifying the hash chain as it goes."""
 
+import concurrent.futures
 import json
 import threading
 import time
@@ -10,12 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orchestrator_client.chain import GENESIS_HASH, ChainBroken
 from orchestrator_client.pb import assets_pb2 as pb
 from substrapp import consumer, queueing
 from substrapp.consumer import CursorMoved, apply_events, consume
-from substrapp.mirror import MIRRORS, save_snapshots, snapshot_of
+from substrapp.mirror import MIRRORS, save_snapshots, saving_behind, snapshot_of
 from substrapp.models import (
     ChannelCursor,
     ComputePlan,
@@ -270,6 +272,42 @@ def test_a_restarted_consumer_completes_the_mirror_without_duplicates(world):
     assert DataSample.data_managers.through.objects.filter(datasample__in=world.samples).count() == 2
     last = events_after(world.client(ORG1))[-1]
     assert cursor() == {"position": last.position, "hash": last.hash}
+
+
+def test_tasks_this_organization_is_registering_are_waited_for_and_not_written_twice(world):
+    drain()
+    plan = world.plan(owner=ORG1)
+    tasks = [world.train_task(plan), world.train_task(plan)]
+    world.client(ORG1).register_tasks(tasks)  # this organization's own tasks, as its API registers them
+    events = events_after(world.client(ORG1), cursor()["position"])
+    created = [json.loads(e.asset_json) for e in events if e.asset_kind == pb.ASSET_COMPUTE_TASK]
+
+    def apply_capturing():
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                apply_events(CHANNEL, events)
+            return [query["sql"] for query in queries.captured_queries]
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        # The API's registration is in flight: its writer holds the channel from before the
+        # orchestrator wrote, and the consumer gets the events meanwhile.
+        with saving_behind(CHANNEL, "ASSET_COMPUTE_TASK", created=True) as save:
+            applying = thread.submit(apply_capturing)
+            time.sleep(0.3)
+            assert not applying.done()  # it waits for the API's rows
+            # What the API saves before its tasks: the plan they refer to (computation.py).
+            save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", [snapshot_of(world.client(ORG1).get_compute_plan(plan))])
+            save(created)
+        applied = applying.result(10)
+
+    table = ComputeTask._meta.db_table
+    assert not [sql for sql in applied if sql.startswith("INSERT") and table in sql]  # found them saved
+    assert set(ComputeTask.objects.filter(compute_plan=plan).values_list("key", flat=True)) == {
+        task["key"] for task in tasks
+    }
+    assert cursor()["position"] == events[-1].position
 
 
 def test_an_apply_that_fails_leaves_the_rows_and_the_cursor_as_they_were(world, monkeypatch):
