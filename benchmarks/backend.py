@@ -14,7 +14,8 @@ registers a dataset, a data sample and a function with the SDK, then measures:
   `GET /task/` (first page, the SDK's ordering, default page size) over `samples` requests, half
   of them filtered by the plan's key, as `Client.list_task` sends them.
 
-Progress goes to stderr; the last stdout line is one JSON object. Targets: add_compute_plan of
+The devnet's worker runs at a lower CPU priority (`worker_nice`, DEVNET_WORKER_NICE; 0: as
+the rest). Progress goes to stderr; the last stdout line is one JSON object. Targets: add_compute_plan of
 10,000 tasks in at most 6 s with the worker running (issue 14; 10 s before); task list p95 at most
 100 ms.
 """
@@ -37,6 +38,8 @@ if str(REPO) not in sys.path:
 import requests  # noqa: E402
 import substra  # noqa: E402
 from substra.sdk import schemas  # noqa: E402
+
+from devnet.network import WORKER_NICE  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -184,6 +187,7 @@ def main() -> None:
             "tasks": args.tasks,
             "chains": args.chains,
             "workers": not args.no_workers,
+            "worker_nice": WORKER_NICE,
             "tasks_done_when_measured": done_count(session, org["url"], plan.key),
             "mirror_caught_up_after_s": round(mirrored_s, 1),
             "loadavg": [round(x, 2) for x in os.getloadavg()],

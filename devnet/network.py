@@ -80,16 +80,36 @@ def _start_time(pid: int) -> str | None:
     return None
 
 
-def _spawn(state_dir: Path, record: Record, name: str, command: list[str], env: dict) -> subprocess.Popen:
+def _spawn(
+    state_dir: Path, record: Record, name: str, command: list[str], env: dict, nice: int = 0
+) -> subprocess.Popen:
     """Starts `command` in a session of its own (Ctrl-C and the end of `up` do not reach it),
-    output to DIR/<name>.log, and records its pid."""
+    output to DIR/<name>.log, and records its pid. `nice`: its CPU priority, lower from 1 to 19."""
     with open(state_dir / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
             command, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+    if nice:
+        lower_priority(process.pid, nice)
     record.add_process(name, process.pid)
     return process
+
+
+# The devnet's compute workers share the machine with the API, the orchestrator and the consumer:
+# they run at a lower CPU priority, so that a task running does not slow a registration or a
+# page (a real network runs its workers on nodes of their own). They still take every core the
+# rest leaves idle. DEVNET_WORKER_NICE=0 runs them as the rest.
+WORKER_NICE = int(os.environ.get("DEVNET_WORKER_NICE", "10"))
+
+
+def lower_priority(pid: int, nice: int) -> None:
+    """The process's nice value (its children, the Celery pool, inherit it), and its session's:
+    with the kernel's autogroups each session competes as one, and a process's own nice value
+    only counts against the processes of its session."""
+    os.setpriority(os.PRIO_PROCESS, pid, nice)
+    with contextlib.suppress(OSError):  # a kernel without autogroups: the nice value is enough
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
 # up
@@ -228,7 +248,7 @@ def _up(
         _save_environment(state_dir, org, envs[org])
         if workers:
             worker_env = {**envs[org], **measured["worker"]}
-            _spawn(state_dir, record, f"{org}-worker", worker_command(org, worker_env), worker_env)
+            _spawn(state_dir, record, f"{org}-worker", worker_command(org, worker_env), worker_env, WORKER_NICE)
 
     for org in orgs:
         _wait_login(urls[org], "admin", passwords[org], servers[org], state_dir / f"{org}-backend.log", deadline)
@@ -360,7 +380,7 @@ def start_process(state_dir: Path | str, org: str, kind: str, node: str = "") ->
     env = json.loads((state_dir / org / "environment.json").read_text())
     commands = {"consumer": [sys.executable, "manage.py", "consume_events"], "backend": backend_command()}
     command = worker_command(org, env, node) if kind == "worker" else commands[kind]
-    _spawn(state_dir, Record(state_dir), f"{org}-{kind}", command, env)
+    _spawn(state_dir, Record(state_dir), f"{org}-{kind}", command, env, WORKER_NICE if kind == "worker" else 0)
 
 
 def worker_command(org: str, env: dict, node: str = "") -> list[str]:
