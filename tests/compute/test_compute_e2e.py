@@ -276,12 +276,23 @@ def test_transient_models_are_deleted_once_their_consumers_have_ended(clients, a
     assert clients[ORG1].get_task_output_asset(aggregate.task_id, "shared").asset.address is not None
 
 
+def wait_for_worker_nodes(database_url: str, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as database:
+        while database.execute("SELECT count(*) FROM substrapp_workernode").fetchone()[0] < count:
+            assert time.monotonic() < deadline, f"{count} workers did not come up in {timeout} s"
+            time.sleep(0.5)
+
+
 def test_a_plans_tasks_stay_with_the_worker_that_holds_its_container(network, clients, assets):
     """Two workers read MyOrg2MSP's queue: once one has run a task of the plan, the plan's next
     tasks there go to it (its container and cache), not to whichever worker is free."""
     devnet.start_process(network["state_dir"], ORG2, "worker", node="second")
     env = json.loads((network["state_dir"] / ORG2 / "environment.json").read_text())
     try:
+        # Both workers up before the plan: a worker starting at the devnet's lower CPU priority on
+        # a busy machine could otherwise come up after the plan has ended.
+        wait_for_worker_nodes(env["BACKEND_DATABASE_URL"], 2)
         plan_key = workflow.submit_plan(clients[ORG1], assets, 3, name="affinity")
         clients[ORG1].wait_compute_plan(plan_key, timeout=300, polling_period=1)
         with psycopg.connect(env["BACKEND_DATABASE_URL"]) as database:
