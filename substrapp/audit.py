@@ -273,12 +273,10 @@ def _lock_channel(channel: str) -> None:
 # Linking records and events
 
 
-def note_ledger_events(channel: str, events: Sequence, snapshots: Sequence[dict] | None = None) -> None:
+def note_ledger_events(channel: str, events: Sequence, snapshots: Sequence[dict]) -> None:
     """The consumer's hook, inside the transaction that applies `events` (it holds the channel
     cursor's lock): keeps the events about this organization's own assets and links the records
-    that wait for them. `snapshots`: each event's `asset_json` already decoded, when the caller
-    has it (a batch of 500 task creations is not decoded twice)."""
-    snapshots = snapshots if snapshots is not None else [None] * len(events)
+    that wait for them. `snapshots`: each event's `asset_json`, as the consumer decoded it."""
     kept = (_own_event(channel, event, snapshot) for event, snapshot in zip(events, snapshots, strict=True))
     own = [event for event in kept if event is not None]
     if not own:

@@ -156,9 +156,9 @@ def apply_events(channel: str, events: list) -> None:
             raise CursorMoved(f"channel {channel}: event {events[0].position} does not follow the cursor {cursor}")
         # Under the cursor's lock (substrapp/audit.py), with the snapshots decoded above.
         audit.note_ledger_events(channel, events, [snapshot for _, snapshot in changes])
-        # Last before the commit: the API inserts the rows of the tasks it registers at the same
-        # time (substrapp/computation.py), and waits for this transaction on each row it also
-        # wrote; the shorter the rows stay locked, the sooner the registration answers.
+        # Last before the commit: a registration whose writer this consumer stopped waiting for
+        # (substrapp/mirror.py) may insert the same rows, and waits for this transaction on each;
+        # the shorter they stay locked, the sooner it is done.
         for (asset_kind, creation), snapshots in runs_of_one_kind(changes, created):
             save_snapshots(channel, asset_kind, snapshots, created=creation)
         cursor.position, cursor.hash = events[-1].position, events[-1].hash

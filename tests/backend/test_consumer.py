@@ -31,6 +31,7 @@ from substrapp.models import (
     Performance,
     TaskCounts,
 )
+from substrapp.models.scoping import REGISTERING
 from substrapp.orchestration import close_orchestrator_clients
 from tests.backend.network import orchestrator_of_its_own, point_backend_at
 from tests.conftest import ORG1, ORG2, ORG3
@@ -304,6 +305,43 @@ def test_tasks_this_organization_is_registering_are_waited_for_and_not_written_t
 
     table = ComputeTask._meta.db_table
     assert not [sql for sql in applied if sql.startswith("INSERT") and table in sql]  # found them saved
+    assert set(ComputeTask.objects.filter(compute_plan=plan).values_list("key", flat=True)) == {
+        task["key"] for task in tasks
+    }
+    assert cursor()["position"] == events[-1].position
+
+
+def test_a_registration_killed_while_the_consumer_waits_for_it_leaves_the_tasks_to_the_consumer(world):
+    drain()
+    plan = world.plan(owner=ORG1)
+    tasks = [world.train_task(plan), world.train_task(plan)]
+    world.client(ORG1).register_tasks(tasks)
+    save_snapshots(CHANNEL, "ASSET_COMPUTE_PLAN", [snapshot_of(world.client(ORG1).get_compute_plan(plan))])
+    events = events_after(world.client(ORG1), cursor()["position"])
+
+    def apply():
+        try:
+            apply_events(CHANNEL, events)
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        with saving_behind(CHANNEL, "ASSET_COMPUTE_TASK", created=True) as save:
+            applying = thread.submit(apply)
+            time.sleep(0.3)
+            assert not applying.done()
+            # The API process dies (kill -9) before its rows are written: its connection ends.
+            with connection.cursor() as database:
+                database.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND classid = %s AND mode = 'ShareLock'",
+                    [REGISTERING],
+                )
+            killed = time.monotonic()
+            applying.result(10)
+            assert time.monotonic() - killed < consumer.REGISTRATION_WAIT_SECONDS  # at once, not at its limit
+            save([json.loads(e.asset_json) for e in events if e.asset_kind == pb.ASSET_COMPUTE_TASK])
+
     assert set(ComputeTask.objects.filter(compute_plan=plan).values_list("key", flat=True)) == {
         task["key"] for task in tasks
     }
